@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# minidl's one entry point. On a fresh Debian 12 machine:
+#   ./build.sh test    install what is missing, configure, build (Release), run every test
+#   ./build.sh train   the same build, prepare CIFAR-10 if missing, run train_cifar's defaults
+#   ./build.sh         just install and build
+# Settings (environment): BUILD_DIR (build), JOBS (number of cores), DATA_DIR (datasets),
+# OUT_DIR (runs/default), CUDA_ARCHS (CMake's default list), CMAKE_ARGS (extra configure flags).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+what=${1:-build}
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+DATA_DIR=${DATA_DIR:-datasets}
+OUT_DIR=${OUT_DIR:-runs/default}
+
+case $what in build|test|train) ;; *)
+  echo "usage: ./build.sh [build|test|train]" >&2; exit 2 ;;
+esac
+
+# ---- dependencies: Debian packages, installed only when missing -----------------------------------
+packages=(g++ make cmake libeigen3-dev catch2 libcli11-dev nlohmann-json3-dev libstb-dev libpng-dev
+          libplplot-dev plplot-driver-cairo)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "build.sh: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "build.sh: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ---- configure and build ---------------------------------------------------------------------------
+# The CUDA backend is built whenever nvcc exists (it does not need a GPU to compile).
+if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+cmake_args=(-S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release)
+[[ -n ${CUDA_ARCHS:-} ]] && cmake_args+=("-DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCHS")
+# shellcheck disable=SC2206
+[[ -n ${CMAKE_ARGS:-} ]] && cmake_args+=($CMAKE_ARGS)
+cmake "${cmake_args[@]}"
+cmake --build "$BUILD_DIR" -j "$JOBS"
+
+case $what in
+  test)
+    ctest --test-dir "$BUILD_DIR" -j "$JOBS" --output-on-failure
+    ;;
+  train)
+    data/prepare_cifar10.sh "$DATA_DIR"
+    "$BUILD_DIR/apps/train_cifar" --data "$DATA_DIR" --out "$OUT_DIR"
+    ;;
+esac

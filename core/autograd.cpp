@@ -1,0 +1,169 @@
+#include "core/autograd.h"
+
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "kernels/elementwise.h"
+
+namespace minidl {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}  // namespace
+
+Node::~Node() {
+  // Take ownership of the nodes only we keep alive and destroy them one by one, instead of
+  // letting each destructor run the next one recursively.
+  std::vector<std::shared_ptr<Node>> doomed;
+  auto take = [&](std::vector<Edge>& edges) {
+    for (Edge& e : edges)
+      if (e.node && e.node.use_count() == 1) doomed.push_back(std::move(e.node));
+  };
+  take(next_);
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    take(n->next_);
+  }  // n dies here with no owned children left
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+bool needs_grad(std::initializer_list<Tensor> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void connect(Tensor& output, const std::shared_ptr<Node>& node, std::initializer_list<Tensor> inputs) {
+  node->next_.clear();
+  for (const Tensor& t : inputs) {
+    Edge e;
+    if (t.defined() && t.requires_grad()) {
+      e.shape = t.shape();
+      if (t.grad_fn()) e.node = t.grad_fn();
+      else e.leaf = t.impl_ptr();
+    }
+    node->next_.push_back(std::move(e));
+  }
+  output.impl()->grad_fn = node;
+  output.impl()->requires_grad = true;
+}
+
+namespace {
+
+// Leaves own their .grad exclusively: the first gradient is copied (a backward may return a
+// tensor it shares, e.g. AddBackward passes grad_output through), later ones are added in place.
+void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g) {
+  if (!leaf.grad) {
+    leaf.grad = g.clone().impl_ptr();
+  } else {
+    Tensor acc(leaf.grad);
+    ops::add_(acc, g);
+  }
+}
+
+// Every node reachable from root, each with the number of edges that point at it.
+std::unordered_map<Node*, int> count_dependencies(Node* root) {
+  std::unordered_map<Node*, int> deps{{root, 0}};
+  std::vector<Node*> stack{root};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->next_edges()) {
+      if (!e.node) continue;
+      auto [it, inserted] = deps.try_emplace(e.node.get(), 0);
+      ++it->second;
+      if (inserted) stack.push_back(e.node.get());
+    }
+  }
+  return deps;
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+  MINIDL_CHECK(root.requires_grad(),
+               "backward() on a tensor that does not require grad (shape ", root.shape(),
+               "): no input of the computation had requires_grad set, or it ran under NoGradGuard");
+  Tensor g = grad;
+  if (!g.defined()) {
+    MINIDL_CHECK(root.numel() == 1, "backward() without a gradient needs a one-element output, got shape ",
+                 root.shape(), "; pass the gradient explicitly");
+    g = ones_like(root);
+  }
+  MINIDL_CHECK(g.shape() == root.shape(), "backward(): gradient shape ", g.shape(),
+               " does not match the output shape ", root.shape());
+  NoGradGuard no_grad;  // gradients are plain values: no graph of the backward pass
+
+  if (root.is_leaf()) {
+    accumulate_into_leaf(*root.impl(), g);
+    return;
+  }
+  std::unordered_map<Node*, int> deps = count_dependencies(root.grad_fn().get());
+  std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), g}};
+  std::vector<std::shared_ptr<Node>> ready{root.grad_fn()};
+
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = std::move(ready.back());
+    ready.pop_back();
+    Tensor grad_out = std::move(pending[node.get()]);
+    pending.erase(node.get());
+
+    std::vector<Tensor> grad_in;
+    if (grad_out.defined()) {  // undefined: no consumer produced a gradient for this node
+      MINIDL_CHECK(!node->released_, node->name(),
+                   ": backward through the graph a second time, but its saved tensors were freed "
+                   "by the first backward; pass retain_graph=true to the first backward() to keep them");
+      grad_in = node->backward(grad_out);
+      MINIDL_CHECK(grad_in.size() == node->next_.size(), node->name(), " returned ", grad_in.size(),
+                   " gradients for ", node->next_.size(), " inputs (internal error)");
+      if (!retain_graph) {
+        node->release_saved();
+        node->released_ = true;
+      }
+    }
+    for (size_t i = 0; i < node->next_.size(); ++i) {
+      const Edge& e = node->next_[i];
+      const bool has_grad = i < grad_in.size() && grad_in[i].defined();
+      if (has_grad && e.valid()) {
+        MINIDL_CHECK(grad_in[i].shape() == e.shape, node->name(), " returned a gradient of shape ",
+                     grad_in[i].shape(), " for input ", i, " of shape ", e.shape, " (internal error)");
+      }
+      if (e.leaf) {
+        if (has_grad) accumulate_into_leaf(*e.leaf, grad_in[i]);
+      } else if (e.node) {
+        Tensor& slot = pending[e.node.get()];
+        if (has_grad) slot = slot.defined() ? ops::add(slot, grad_in[i]) : grad_in[i];
+        if (--deps[e.node.get()] == 0) ready.push_back(e.node);
+      }
+    }
+  }
+}
+
+std::string graph_str(const Tensor& root) {
+  if (!root.defined() || !root.grad_fn()) return "(leaf: no graph)\n";
+  // Same walk as backward, without running anything.
+  std::unordered_map<Node*, int> deps = count_dependencies(root.grad_fn().get());
+  std::vector<Node*> ready{root.grad_fn().get()};
+  std::ostringstream os;
+  while (!ready.empty()) {
+    Node* n = ready.back();
+    ready.pop_back();
+    os << n->name() << " <- [";
+    const char* sep = "";
+    for (const Edge& e : n->next_edges()) {
+      os << sep << (e.node ? e.node->name() : e.leaf ? "leaf " + Shape(e.shape).str() : "-");
+      sep = ", ";
+      if (e.node && --deps[e.node.get()] == 0) ready.push_back(e.node.get());
+    }
+    os << "]\n";
+  }
+  return os.str();
+}
+
+}  // namespace minidl

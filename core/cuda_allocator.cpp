@@ -1,0 +1,121 @@
+// The caching CUDA allocator. cudaMalloc / cudaFree are slow (cudaFree synchronizes the whole
+// device), and a training step allocates the same sizes every iteration, so freed blocks are kept
+// in per-size free lists and handed out again. Sizes are rounded up so nearby requests share a
+// list: to 512 bytes below 1 MiB, else to 1/8 of the next power of two (at most 12.5% waste).
+//
+// Reuse is safe without events because minidl runs every kernel on one stream: a block freed by
+// the host is only reused by work queued after the work that last used it.
+// When cudaMalloc fails, the cache is returned to the driver and the allocation retried once;
+// if it still fails, the error names the request and the allocator's counts.
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "core/cuda_context.h"
+#include "core/error.h"
+
+#if MINIDL_WITH_CUDA
+#include "core/cuda_utils.cuh"
+
+namespace minidl::cuda {
+namespace {
+
+size_t round_size(size_t n) {
+  if (n < (1u << 20)) return (n + 511) / 512 * 512;
+  size_t p = 1;
+  while (p < n) p <<= 1;
+  const size_t step = p / 8;
+  return (n + step - 1) / step * step;
+}
+
+class CachingAllocator final : public Allocator {
+ public:
+  void* allocate(size_t nbytes) override {
+    const size_t size = round_size(nbytes == 0 ? 1 : nbytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    void* p = nullptr;
+    auto& list = free_[size];
+    if (!list.empty()) {
+      p = list.back();
+      list.pop_back();
+      stats_.cached_bytes -= static_cast<int64_t>(size);
+    } else {
+      p = device_malloc(size);
+    }
+    sizes_[p] = size;
+    stats_.current_bytes += static_cast<int64_t>(size);
+    stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.current_bytes);
+    ++stats_.live_blocks;
+    return p;
+  }
+
+  void deallocate(void* ptr, size_t /*nbytes*/) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sizes_.find(ptr);
+    if (it == sizes_.end()) return;  // not ours: never happens, but never crash in a destructor
+    const size_t size = it->second;
+    sizes_.erase(it);
+    free_[size].push_back(ptr);
+    stats_.current_bytes -= static_cast<int64_t>(size);
+    stats_.cached_bytes += static_cast<int64_t>(size);
+    --stats_.live_blocks;
+  }
+
+  AllocatorStats stats() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+  void reset_peak() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.peak_bytes = stats_.current_bytes;
+  }
+  void empty_cache() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_cache();
+  }
+
+ private:
+  void* device_malloc(size_t size) {
+    void* p = nullptr;
+    cudaError_t err = cudaMalloc(&p, size);
+    if (err != cudaSuccess) {  // out of memory: give the cache back and try once more
+      cudaGetLastError();
+      release_cache();
+      err = cudaMalloc(&p, size);
+    }
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      MINIDL_FAIL("CUDA out of memory allocating ", size, " bytes (", cudaGetErrorString(err), "); minidl holds ",
+                  stats_.current_bytes, " bytes in ", stats_.live_blocks, " live tensors, peak ", stats_.peak_bytes,
+                  " bytes; try a smaller --batch-size");
+    }
+    ++stats_.device_allocs;
+    return p;
+  }
+  void release_cache() {
+    MINIDL_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    for (auto& [size, list] : free_)
+      for (void* p : list) cudaFree(p);
+    free_.clear();
+    stats_.cached_bytes = 0;
+  }
+
+  mutable std::mutex mu_;
+  std::map<size_t, std::vector<void*>> free_;  // rounded size -> cached blocks
+  std::unordered_map<void*, size_t> sizes_;    // live block -> rounded size
+  AllocatorStats stats_;
+};
+
+}  // namespace
+
+Allocator& device_allocator() {
+  MINIDL_CHECK(is_available(), "a CUDA tensor was requested but no GPU is available; use the CPU device");
+  // Never destroyed: tensors freed during static destruction must still find their allocator.
+  static auto* alloc = new CachingAllocator();
+  return *alloc;
+}
+
+}  // namespace minidl::cuda
+
+#endif  // MINIDL_WITH_CUDA

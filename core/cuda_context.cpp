@@ -1,0 +1,140 @@
+// The CUDA context: availability, the stream, library handles, copies, launch checks.
+// Compiled in every build; without the CUDA backend only is_available() / device_count() answer
+// (false / 0) and the rest reports that CUDA was not built.
+#include "core/cuda_context.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "core/error.h"
+
+#if MINIDL_WITH_CUDA
+#include "core/cuda_utils.cuh"
+#endif
+
+namespace minidl::cuda {
+
+#if MINIDL_WITH_CUDA
+
+int device_count() {
+  // Any error here (no driver, no device, a driver too old for this runtime) means "no GPU".
+  static const int count = [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky error so later calls start clean
+      return 0;
+    }
+    return n;
+  }();
+  return count;
+}
+
+bool is_available() { return device_count() > 0; }
+
+namespace {
+void require_gpu() {
+  MINIDL_CHECK(is_available(), "a CUDA operation was requested but no GPU is available "
+               "(cudaGetDeviceCount found none); use the CPU device");
+}
+}  // namespace
+
+std::string device_name() {
+  require_gpu();
+  cudaDeviceProp prop{};
+  MINIDL_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  return prop.name;
+}
+
+cudaStream_t stream() {
+  static cudaStream_t s = [] {
+    require_gpu();
+    cudaStream_t st = nullptr;
+    MINIDL_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+    return st;
+  }();
+  return s;
+}
+
+cublasHandle_t cublas_handle() {
+  static cublasHandle_t h = [] {
+    cublasHandle_t handle = nullptr;
+    MINIDL_CUBLAS_CHECK(cublasCreate(&handle));
+    MINIDL_CUBLAS_CHECK(cublasSetStream(handle, stream()));
+    // Plain FP32 (no TF32) so cuBLAS agrees with the CPU to ~1e-5 and comparisons are fair.
+    MINIDL_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
+    return handle;
+  }();
+  return h;
+}
+
+cudnnHandle_t cudnn_handle() {
+  static cudnnHandle_t h = [] {
+    cudnnHandle_t handle = nullptr;
+    MINIDL_CUDNN_CHECK(cudnnCreate(&handle));
+    MINIDL_CUDNN_CHECK(cudnnSetStream(handle, stream()));
+    return handle;
+  }();
+  return h;
+}
+
+bool sync_after_launch() {
+  static const bool sync = [] {
+    const char* v = std::getenv("MINIDL_CUDA_SYNC");
+    return v && std::strcmp(v, "0") != 0 && *v;
+  }();
+  return sync;
+}
+
+void launch_check(const char* file, int line) {
+  cudaError_t err = cudaGetLastError();
+  if (err == cudaSuccess && sync_after_launch()) err = cudaStreamSynchronize(stream());
+  if (err != cudaSuccess)
+    detail::throw_error(file, line, str("CUDA kernel launch failed: ", cudaGetErrorName(err), " (",
+                                        cudaGetErrorString(err), ")",
+                                        sync_after_launch() ? "" : "; rerun with MINIDL_CUDA_SYNC=1 to find the kernel"));
+}
+
+const char* cublas_status_string(cublasStatus_t s) {
+  switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED (cuBLAS could not start)";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED (out of GPU memory)";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE (bad size or leading dimension)";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default: return "unknown cuBLAS status";
+  }
+}
+
+void synchronize() {
+  require_gpu();
+  MINIDL_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t n) {
+  const cudaMemcpyKind kind = src_dev.is_cpu() ? cudaMemcpyHostToDevice
+                              : dst_dev.is_cpu() ? cudaMemcpyDeviceToHost
+                                                 : cudaMemcpyDeviceToDevice;
+  MINIDL_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, kind, stream()));
+  // The host side must see the data (or be free to reuse its buffer) when this returns.
+  if (kind == cudaMemcpyDeviceToHost) MINIDL_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+#else  // built without CUDA
+
+int device_count() { return 0; }
+bool is_available() { return false; }
+std::string device_name() { MINIDL_FAIL("minidl was built without CUDA"); }
+void synchronize() { MINIDL_FAIL("minidl was built without CUDA"); }
+Allocator& device_allocator() { MINIDL_FAIL("minidl was built without CUDA"); }
+void copy_bytes(void*, Device, const void*, Device, size_t) { MINIDL_FAIL("minidl was built without CUDA"); }
+void convert(const void*, DType, void*, DType, int64_t) { MINIDL_FAIL("minidl was built without CUDA"); }
+void fill(void*, DType, int64_t, double) { MINIDL_FAIL("minidl was built without CUDA"); }
+
+#endif
+
+}  // namespace minidl::cuda

@@ -1,0 +1,85 @@
+// Helpers for the .cu files (and the few .cpp files that call the CUDA runtime directly):
+// error-check macros that throw minidl::Error with file:line and the decoded message, the one
+// stream every kernel runs on, lazily created cuBLAS / cuDNN handles, and launch helpers.
+//
+//   my_kernel<<<grid_for(n), kBlock, 0, stream()>>>(...);
+//   MINIDL_LAUNCH_CHECK();   // after EVERY launch; with MINIDL_CUDA_SYNC=1 it also synchronizes,
+//                            // so an asynchronous fault is reported at the kernel that caused it
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <cstdint>
+
+#include "core/error.h"
+
+namespace minidl::cuda {
+
+cudaStream_t stream();
+cublasHandle_t cublas_handle();
+cudnnHandle_t cudnn_handle();
+bool sync_after_launch();  // MINIDL_CUDA_SYNC=1
+void launch_check(const char* file, int line);
+const char* cublas_status_string(cublasStatus_t s);
+
+constexpr int kBlock = 256;  // threads per block for elementwise (grid-stride) kernels
+// Enough blocks to cover n elements with kBlock threads, capped: the grid-stride loop does the rest.
+inline unsigned grid_for(int64_t n, int block = kBlock) {
+  const int64_t blocks = (n + block - 1) / block;
+  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 * 8 ? 65535 * 8 : blocks));
+}
+
+#ifdef __CUDACC__
+// Sum of v over the whole block (every thread gets the result). blockDim.x must be a multiple
+// of 32 and at most 1024. Warp shuffles first, then one value per warp through shared memory.
+template <class T>
+__device__ T block_reduce_sum(T v) {
+  __shared__ T warp_sums[32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int off = 16; off > 0; off /= 2) v += __shfl_down_sync(0xffffffffu, v, off);
+  __syncthreads();  // warp_sums may still be read by a previous call
+  if (lane == 0) warp_sums[warp] = v;
+  __syncthreads();
+  const int nwarps = blockDim.x / 32;
+  T total = lane < nwarps ? warp_sums[lane] : T(0);
+  if (warp == 0)
+    for (int off = 16; off > 0; off /= 2) total += __shfl_down_sync(0xffffffffu, total, off);
+  if (threadIdx.x == 0) warp_sums[0] = total;
+  __syncthreads();
+  return warp_sums[0];
+}
+#endif
+
+}  // namespace minidl::cuda
+
+// for (i over [0, n)) spread over the whole grid: thread t handles t, t + grid size, ...
+#define MINIDL_GRID_STRIDE_LOOP(i, n)                                                      \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+#define MINIDL_CUDA_CHECK(expr)                                                                  \
+  do {                                                                                           \
+    const cudaError_t err_ = (expr);                                                             \
+    if (err_ != cudaSuccess)                                                                     \
+      ::minidl::detail::throw_error(__FILE__, __LINE__, ::minidl::str("CUDA error in ", #expr, ": ", \
+                                    cudaGetErrorName(err_), " (", cudaGetErrorString(err_), ")")); \
+  } while (0)
+
+#define MINIDL_CUBLAS_CHECK(expr)                                                                \
+  do {                                                                                           \
+    const cublasStatus_t st_ = (expr);                                                           \
+    if (st_ != CUBLAS_STATUS_SUCCESS)                                                            \
+      ::minidl::detail::throw_error(__FILE__, __LINE__, ::minidl::str("cuBLAS error in ", #expr, ": ", \
+                                    ::minidl::cuda::cublas_status_string(st_)));                 \
+  } while (0)
+
+#define MINIDL_CUDNN_CHECK(expr)                                                                 \
+  do {                                                                                           \
+    const cudnnStatus_t st_ = (expr);                                                            \
+    if (st_ != CUDNN_STATUS_SUCCESS)                                                             \
+      ::minidl::detail::throw_error(__FILE__, __LINE__, ::minidl::str("cuDNN error in ", #expr, ": ", \
+                                    cudnnGetErrorString(st_)));                                  \
+  } while (0)
+
+#define MINIDL_LAUNCH_CHECK() ::minidl::cuda::launch_check(__FILE__, __LINE__)

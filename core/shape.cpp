@@ -1,0 +1,28 @@
+#include "core/shape.h"
+
+#include "core/error.h"
+
+namespace minidl {
+
+int64_t Shape::numel() const { return prod(0, ndim()); }
+
+int64_t Shape::prod(int64_t begin, int64_t end) const {
+  int64_t n = 1;
+  for (int64_t d = begin; d < end; ++d) n *= dims_[d];
+  return n;
+}
+
+size_t Shape::wrap(int64_t d) const {
+  const int64_t n = ndim();
+  MINIDL_CHECK(d >= -n && d < n, "dimension ", d, " is out of range for shape ", str(),
+               " (expected ", -n, " <= dim < ", n, ")");
+  return static_cast<size_t>(d < 0 ? d + n : d);
+}
+
+std::string Shape::str() const {
+  std::string s = "[";
+  for (size_t i = 0; i < dims_.size(); ++i) s += (i ? ", " : "") + std::to_string(dims_[i]);
+  return s + "]";
+}
+
+}  // namespace minidl

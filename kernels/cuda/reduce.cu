@@ -1,0 +1,90 @@
+// CUDA reductions over the middle axis of x[outer, d, inner] (same math as kernels/cpu/reduce.cpp):
+//   sum_dim:       y[o, i]     = scale * sum_{k < d} x[o, k, i]
+//   broadcast_dim: dx[o, k, i] = scale * dy[o, i]
+// Thread mapping.
+//   inner == 1 (rows are contiguous): a block of 256 threads reduces one chunk of one row
+//     (strided loads, then block_reduce_sum). Long rows are split into chunks across blocks
+//     and a second launch sums the per-chunk partials, so one huge sum still fills the GPU.
+//   inner > 1: one thread per output (o, i), looping over k; neighbouring threads read
+//     neighbouring addresses, so loads coalesce.
+//   broadcast_dim: one thread per element of dx (grid-stride).
+// Partial sums accumulate in T (float for float32, like PyTorch); block trees keep the error small.
+#include "core/cuda_utils.cuh"
+#include "core/tensor.h"
+#include "kernels/reduce.h"
+
+namespace minidl::cuda {
+namespace {
+
+constexpr int kChunk = 256 * 64;  // elements per block along a long row
+
+template <class T>
+__global__ void sum_rows_kernel(const T* x, T* out, int64_t d, int chunks, T scale) {
+  const int64_t row = blockIdx.y, chunk = blockIdx.x;
+  const int64_t begin = chunk * static_cast<int64_t>(kChunk);
+  const int64_t end = chunks == 1 ? d : min(d, begin + kChunk);
+  const T* p = x + row * d;
+  T acc = 0;
+  for (int64_t k = begin + threadIdx.x; k < end; k += blockDim.x) acc += p[k];
+  acc = block_reduce_sum(acc);
+  if (threadIdx.x == 0) out[row * chunks + chunk] = acc * scale;
+}
+
+template <class T>
+__global__ void sum_strided_kernel(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale) {
+  MINIDL_GRID_STRIDE_LOOP(idx, outer * inner) {
+    const int64_t o = idx / inner, i = idx % inner;
+    const T* p = x + o * d * inner + i;
+    T acc = 0;
+    for (int64_t k = 0; k < d; ++k) acc += p[k * inner];
+    y[idx] = acc * scale;
+  }
+}
+
+template <class T>
+__global__ void broadcast_kernel(const T* dy, T* dx, int64_t d, int64_t inner, int64_t n, T scale) {
+  MINIDL_GRID_STRIDE_LOOP(idx, n) {
+    const int64_t i = idx % inner, o = idx / (d * inner);
+    dx[idx] = scale * dy[o * inner + i];
+  }
+}
+
+}  // namespace
+
+template <class T>
+void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale) {
+  if (outer * inner == 0) return;
+  if (inner == 1) {
+    const int chunks = static_cast<int>(outer >= 64 ? 1 : (d + kChunk - 1) / kChunk);
+    if (chunks <= 1) {
+      sum_rows_kernel<<<dim3(1, outer), kBlock, 0, stream()>>>(x, y, d, 1, scale);
+      MINIDL_LAUNCH_CHECK();
+      return;
+    }
+    Tensor partial = empty({outer, chunks}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
+    sum_rows_kernel<<<dim3(chunks, outer), kBlock, 0, stream()>>>(x, partial.data<T>(), d, chunks, T(1));
+    MINIDL_LAUNCH_CHECK();
+    sum_rows_kernel<<<dim3(1, outer), kBlock, 0, stream()>>>(partial.data<T>(), y, chunks, 1, scale);
+    MINIDL_LAUNCH_CHECK();
+    return;
+  }
+  sum_strided_kernel<<<grid_for(outer * inner), kBlock, 0, stream()>>>(x, y, outer, d, inner, scale);
+  MINIDL_LAUNCH_CHECK();
+}
+
+template <class T>
+void broadcast_dim(const T* dy, T* dx, int64_t outer, int64_t d, int64_t inner, T scale) {
+  const int64_t n = outer * d * inner;
+  if (n == 0) return;
+  broadcast_kernel<<<grid_for(n), kBlock, 0, stream()>>>(dy, dx, d, inner, n, scale);
+  MINIDL_LAUNCH_CHECK();
+}
+
+#define INSTANTIATE(T)                                                                 \
+  template void sum_dim<T>(const T*, T*, int64_t, int64_t, int64_t, T);              \
+  template void broadcast_dim<T>(const T*, T*, int64_t, int64_t, int64_t, T);
+INSTANTIATE(float)
+INSTANTIATE(double)
+#undef INSTANTIATE
+
+}  // namespace minidl::cuda

@@ -1,0 +1,46 @@
+// Elementwise ops: add, sub, mul, scalar affine (x * a + b), relu; and in-place helpers the
+// engine and the optimizers use. Shapes must match exactly: minidl does not broadcast (the ops
+// that need a per-channel term, like bias and norm affine, do it inside their own kernels).
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace minidl {
+namespace ops {
+
+Tensor add(const Tensor& a, const Tensor& b);   // a + b
+Tensor sub(const Tensor& a, const Tensor& b);   // a - b
+Tensor mul(const Tensor& a, const Tensor& b);   // a * b (elementwise)
+Tensor affine(const Tensor& x, double scale, double shift);  // x * scale + shift
+Tensor relu(const Tensor& x);                   // max(x, 0)
+
+// In place, no autograd (for the engine's accumulation and optimizer updates): a += alpha * b.
+void add_(Tensor& a, const Tensor& b, double alpha = 1.0);
+// In place, no autograd: a *= scale.
+void scale_(Tensor& a, double scale);
+
+}  // namespace ops
+
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return ops::add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return ops::sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return ops::mul(a, b); }
+inline Tensor operator+(const Tensor& a, double s) { return ops::affine(a, 1.0, s); }
+inline Tensor operator-(const Tensor& a, double s) { return ops::affine(a, 1.0, -s); }
+inline Tensor operator*(const Tensor& a, double s) { return ops::affine(a, s, 0.0); }
+inline Tensor operator/(const Tensor& a, double s) { return ops::affine(a, 1.0 / s, 0.0); }
+inline Tensor operator*(double s, const Tensor& a) { return ops::affine(a, s, 0.0); }
+inline Tensor operator-(const Tensor& a) { return ops::affine(a, -1.0, 0.0); }
+
+// Raw kernels: n elements, contiguous; identical signatures on both devices.
+#define MINIDL_ELEMENTWISE_KERNELS                                                              \
+  template <class T> void axpby(T alpha, const T* a, T beta, const T* b, T* y, int64_t n);   \
+  template <class T> void mul(const T* a, const T* b, T* y, int64_t n);                      \
+  template <class T> void affine(const T* x, T scale, T shift, T* y, int64_t n);             \
+  template <class T> void relu_fwd(const T* x, T* y, int64_t n);                             \
+  template <class T> void relu_bwd(const T* y, const T* dy, T* dx, int64_t n);
+namespace cpu { MINIDL_ELEMENTWISE_KERNELS }
+namespace cuda { MINIDL_ELEMENTWISE_KERNELS }
+#undef MINIDL_ELEMENTWISE_KERNELS
+
+}  // namespace minidl

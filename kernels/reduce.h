@@ -1,0 +1,28 @@
+// Reductions: sum and mean over all elements or over one dimension.
+// Every reduction is seen as x[outer, d, inner] -> y[outer, inner] (the reduced dimension in
+// the middle), which covers all elements (outer = inner = 1) and any single dimension.
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace minidl {
+namespace ops {
+
+Tensor sum(const Tensor& x);   // 0-dim tensor
+Tensor mean(const Tensor& x);  // 0-dim tensor
+Tensor sum(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
+
+}  // namespace ops
+
+// y[o, i] = scale * sum_k x[o, k, i]         (accumulated in double for float inputs)
+// dx[o, k, i] = scale * dy[o, i]             (the backward of the above)
+#define MINIDL_REDUCE_KERNELS                                                                    \
+  template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale); \
+  template <class T> void broadcast_dim(const T* dy, T* dx, int64_t outer, int64_t d, int64_t inner, T scale);
+namespace cpu { MINIDL_REDUCE_KERNELS }
+namespace cuda { MINIDL_REDUCE_KERNELS }
+#undef MINIDL_REDUCE_KERNELS
+
+}  // namespace minidl

@@ -1,0 +1,59 @@
+// Reductions: sum / mean over everything and over one dimension.
+#include <catch2/catch.hpp>
+
+#include "core/random.h"
+#include "kernels/elementwise.h"
+#include "kernels/reduce.h"
+#include "gradcheck.h"
+#include "test_util.h"
+
+using namespace minidl;
+using namespace minidl::testing;
+
+TEST_CASE("sum and mean forward values", "[reduce]") {
+  // x = [[1, 2, 3], [4, 5, 6]]
+  const Tensor x = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK(ops::sum(x).item() == 21);                 // 1+2+3+4+5+6
+  CHECK(ops::mean(x).item() == 3.5);               // 21 / 6
+  CHECK(ops::sum(x).dim() == 0);
+  CHECK(values(ops::sum(x, 0)) == std::vector<double>{5, 7, 9});   // column sums
+  CHECK(values(ops::sum(x, 1)) == std::vector<double>{6, 15});     // row sums
+  CHECK(values(ops::mean(x, -1)) == std::vector<double>{2, 5});    // 6/3, 15/3
+  CHECK(ops::sum(x, 1, true).shape() == Shape{2, 1});
+  CHECK(ops::sum(x, 1).shape() == Shape{2});
+}
+
+TEST_CASE("sum of a large float32 tensor keeps its precision", "[reduce]") {
+  // 4M ones: a naive float accumulator stalls at 16,777,216 / loses low bits; double does not.
+  CHECK(ops::sum(ones({1 << 22})).item() == double(1 << 22));
+  CHECK(ops::mean(full({3, 1 << 20}, 0.1)).item() == Approx(0.1).epsilon(1e-6));
+}
+
+TEST_CASE("sum gradcheck", "[reduce][gradcheck]") {
+  CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::sum(in[0]); }, {rand_leaf({3, 5, 7}, 1)}));
+  for (int dim : {0, 1, 2})
+    CHECK_GRADCHECK(gradcheck([dim](const auto& in) { return ops::sum(in[0], dim); }, {rand_leaf({3, 5, 7}, 2)}));
+}
+
+TEST_CASE("mean gradcheck", "[reduce][gradcheck]") {
+  CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::mean(in[0]); }, {rand_leaf({3, 5, 7}, 1)}));
+  CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::mean(in[0], 1, true); }, {rand_leaf({3, 5, 7}, 3)}));
+}
+
+TEST_CASE("reduce errors", "[reduce][errors]") {
+  CHECK_THROWS_WITH(ops::sum(zeros({2, 3}), 2), Catch::Contains("[2, 3]"));
+}
+
+TEST_CASE("reduce cuda parity", "[cuda][reduce]") {
+  const Tensor x = rand({3, 5, 7}, {}, nullptr, -1, 1);
+  for (int dim : {-1, 0, 1, 2}) {
+    Tensor xc = x.clone().requires_grad_(), xg = x.to(Device::cuda()).requires_grad_();
+    auto f = [dim](const Tensor& t) { return dim < 0 ? ops::sum(t) : ops::mean(t, dim); };
+    Tensor yc = f(xc), yg = f(xg);
+    CHECK_CLOSE(yg.to(Device::cpu()), yc, 1e-5, 1e-6);
+    ops::sum(ops::mul(yc, yc)).backward();
+    ops::sum(ops::mul(yg, yg)).backward();
+    CHECK_CLOSE(xg.grad().to(Device::cpu()), xc.grad(), 1e-4, 1e-6);
+  }
+  CHECK(ops::sum(ones({1 << 22}, Device::cuda())).item() == double(1 << 22));
+}
