@@ -56,11 +56,14 @@ void connect(Tensor& output, const std::shared_ptr<Node>& node, std::initializer
 
 namespace {
 
-// Leaves own their .grad exclusively: the first gradient is copied (a backward may return a
-// tensor it shares, e.g. AddBackward passes grad_output through), later ones are added in place.
-void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g) {
+// Leaves own their .grad exclusively. The first gradient is adopted when nothing else can see it
+// (its only handle is the one passed in and no view shares its memory), else copied: a backward
+// may return a tensor it shares, e.g. AddBackward passes grad_output to both inputs. Later
+// gradients are added in place.
+void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
   if (!leaf.grad) {
-    leaf.grad = g.clone().impl_ptr();
+    const bool exclusive = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1;
+    leaf.grad = exclusive ? g.impl_ptr() : g.clone().impl_ptr();
   } else {
     Tensor acc(leaf.grad);
     ops::add_(acc, g);
@@ -135,7 +138,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
                      grad_in[i].shape(), " for input ", i, " of shape ", e.shape, " (internal error)");
       }
       if (e.leaf) {
-        if (has_grad) accumulate_into_leaf(*e.leaf, grad_in[i]);
+        if (has_grad) accumulate_into_leaf(*e.leaf, std::move(grad_in[i]));
       } else if (e.node) {
         Tensor& slot = pending[e.node.get()];
         if (has_grad) slot = slot.defined() ? ops::add(slot, grad_in[i]) : grad_in[i];

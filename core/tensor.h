@@ -13,6 +13,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/device.h"
@@ -132,6 +133,9 @@ class Tensor {
 };
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+// Tensors by name, in order: state dicts, checkpoints, safetensors files.
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 // ---- factories (random ones are in core/random.h) ----------------------------------------------
 Tensor empty(const Shape& shape, TensorOptions options = {});

@@ -25,4 +25,30 @@ namespace ops {
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), Conv2dOptions options = {});
 }  // namespace ops
 
+// The geometry of one convolution, everything the raw kernels need (sizes of x [N, C, H, W],
+// weight [K, C/groups, R, S] and y [N, K, P, Q], stride, padding, groups).
+struct Conv2dShape {
+  int64_t N = 0, C = 0, H = 0, W = 0;  // input
+  int64_t K = 0, R = 0, S = 0;         // output channels, kernel height and width
+  int64_t P = 0, Q = 0;                // output height and width
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, groups = 1;
+  int64_t Cg() const { return C / groups; }  // input channels per group
+  int64_t Kg() const { return K / groups; }  // output channels per group
+};
+
+// Raw kernels: contiguous NCHW arrays, identical signatures on both devices. Each writes its
+// outputs with `=` (see core/autograd.h).
+//   conv2d_fwd:        y = conv(x, w) + bias                 (bias may be null)
+//   conv2d_bwd_data:   dx[n, c, h, w] = sum_{k, r, s} dy[n, k, p, q] w[k, c, r, s]
+//                      over the (p, q) with h = p sh - ph + r, w = q sw - pw + s
+//   conv2d_bwd_weight: dw[k, c, r, s] = sum_{n, p, q} dy[n, k, p, q] x[n, c, p sh - ph + r, q sw - pw + s]
+//                      db[k] = sum_{n, p, q} dy[n, k, p, q]  (db may be null)
+#define MINIDL_CONV_KERNELS                                                                        \
+  template <class T> void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y); \
+  template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);       \
+  template <class T> void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db);
+namespace cpu { MINIDL_CONV_KERNELS }
+namespace cuda { MINIDL_CONV_KERNELS }
+#undef MINIDL_CONV_KERNELS
+
 }  // namespace minidl

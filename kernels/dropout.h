@@ -15,3 +15,17 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullpt
 Tensor dropout2d(const Tensor& x, double p, bool training, Generator* gen = nullptr);
 
 }  // namespace minidl::ops
+
+namespace minidl {
+// Raw kernel (identical signatures on both devices). Element i of the n elements belongs to
+// draw k = i / group (group = 1 for dropout, H * W for dropout2d: one draw per channel):
+//   y[i] = x[i] * (philox_uniform(seed, offset, k) >= p ? scale : 0)      (scale = 1 / (1 - p))
+// The map is linear in x with a mask that is a pure function of (seed, offset), so the same
+// kernel applied to dy is the backward: dx = dy * mask * scale.
+#define MINIDL_DROPOUT_KERNELS                                                                      \
+  template <class T> void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale, \
+                                        uint64_t seed, uint64_t offset);
+namespace cpu { MINIDL_DROPOUT_KERNELS }
+namespace cuda { MINIDL_DROPOUT_KERNELS }
+#undef MINIDL_DROPOUT_KERNELS
+}  // namespace minidl

@@ -4,7 +4,8 @@
 
 #include "core/tensor.h"
 
-namespace minidl::ops {
+namespace minidl {
+namespace ops {
 
 // log_probs [N, C] (e.g. from log_softmax), target int64 [N] with values in [0, C).
 // loss = -(1/N) sum_n log_probs[n, target[n]]
@@ -15,4 +16,29 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target);
 // loss = (1/N) sum_n [ -(1 - eps) log p[n, t_n] - (eps / C) sum_c log p[n, c] ],  p = softmax(logits)
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0);
 
-}  // namespace minidl::ops
+}  // namespace ops
+
+// Raw kernels. [N, C] row-major inputs, target[N] int64, N >= 1 and C >= 1; loss is one element;
+// dloss points at the one-element gradient of the loss (a device pointer on CUDA: no sync).
+// The forward kernels validate the labels: status[2] (host memory for cpu::, device memory for
+// cuda::) is set to {0, 0} when every target is in [0, C), else to {1, t} for an offending t
+// (then loss is not meaningful).
+//   nll_loss_fwd:      loss = -(1/N) sum_n lp[n, t_n]
+//   nll_loss_bwd:      dlp[n, c] = -(dloss / N) [c == t_n]
+//   cross_entropy_fwd: lse[n] = log sum_c exp(x[n, c]) (saved for backward),
+//                      loss = (1/N) sum_n (lse[n] - (1 - eps) x[n, t_n] - (eps / C) sum_c x[n, c])
+//   cross_entropy_bwd: dx[n, c] = (dloss / N) (exp(x[n, c] - lse[n]) - q[n, c]),
+//                      q[n, c] = (1 - eps) [c == t_n] + eps / C
+#define MINIDL_LOSS_KERNELS                                                                                     \
+  template <class T> void nll_loss_fwd(const T* log_probs, const int64_t* target, T* loss, int64_t N, int64_t C, \
+                                       int64_t* status);                                                        \
+  template <class T> void nll_loss_bwd(const int64_t* target, const T* dloss, T* dlog_probs, int64_t N, int64_t C); \
+  template <class T> void cross_entropy_fwd(const T* logits, const int64_t* target, T* loss, T* lse, int64_t N,   \
+                                            int64_t C, T smoothing, int64_t* status);                           \
+  template <class T> void cross_entropy_bwd(const T* logits, const int64_t* target, const T* lse, const T* dloss, \
+                                            T* dlogits, int64_t N, int64_t C, T smoothing);
+namespace cpu { MINIDL_LOSS_KERNELS }
+namespace cuda { MINIDL_LOSS_KERNELS }
+#undef MINIDL_LOSS_KERNELS
+
+}  // namespace minidl

@@ -26,3 +26,46 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
                   const Tensor& bias = Tensor(), double eps = 1e-5);
 
 }  // namespace minidl::ops
+
+namespace minidl {
+
+// Raw kernels: contiguous arrays, identical parameters on both devices. All three normalize
+//   xhat = (x - mean) * invstd,   invstd = 1 / sqrt(var + eps),   y = gamma * xhat + beta
+// and differ only in which elements share (mean, invstd) and which share (gamma, beta):
+//   batch_norm  x [N, C, S] (S = product of the dims after C; 1 for [N, C]):
+//               statistics per channel over (N, S) -> mean, invstd [C];  gamma, beta [C]
+//   group_norm  x [N, C, S], G groups of C/G channels:
+//               statistics per (n, g) over (C/G, S) -> mean, invstd [N, G];  gamma, beta [C]
+//   layer_norm  x [M, D] (D = numel of normalized_shape):
+//               statistics per row over D -> mean, invstd [M];  gamma, beta [D]
+// gamma / beta may be null (no affine: gamma = 1, beta = 0). The forward kernels always write
+// mean and invstd (what the backward needs). batch_norm_fwd_train also updates running_mean /
+// running_var in place when they are not null; batch_norm_fwd_eval normalizes with them and
+// writes the statistics it used (mean = running_mean, invstd = 1 / sqrt(running_var + eps)).
+// The backward kernels take the saved mean and invstd and write (with `=`) each of dx, dgamma,
+// dbeta that is not null; batch_norm_bwd with training = false is the eval-mode gradient (the
+// statistics are constants there). Formulas and derivations: kernels/cpu/norm.cpp.
+#define MINIDL_NORM_KERNELS                                                                                   \
+  template <class T> void batch_norm_fwd_train(const T* x, const T* gamma, const T* beta, T* y, T* mean,      \
+                                               T* invstd, T* running_mean, T* running_var, int64_t N,        \
+                                               int64_t C, int64_t S, double momentum, double eps);           \
+  template <class T> void batch_norm_fwd_eval(const T* x, const T* gamma, const T* beta,                      \
+                                              const T* running_mean, const T* running_var, T* y, T* mean,    \
+                                              T* invstd, int64_t N, int64_t C, int64_t S, double eps);       \
+  template <class T> void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
+                                         const T* invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,  \
+                                         int64_t S, bool training);                                          \
+  template <class T> void group_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, \
+                                         int64_t N, int64_t C, int64_t S, int64_t G, double eps);            \
+  template <class T> void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
+                                         const T* invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,  \
+                                         int64_t S, int64_t G);                                              \
+  template <class T> void layer_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, \
+                                         int64_t M, int64_t D, double eps);                                  \
+  template <class T> void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
+                                         const T* invstd, T* dx, T* dgamma, T* dbeta, int64_t M, int64_t D);
+namespace cpu { MINIDL_NORM_KERNELS }
+namespace cuda { MINIDL_NORM_KERNELS }
+#undef MINIDL_NORM_KERNELS
+
+}  // namespace minidl

@@ -1,0 +1,45 @@
+#include "apps/train/evaluate.h"
+
+#include "core/autograd.h"
+#include "kernels/loss.h"
+
+namespace minidl::train {
+
+std::vector<int64_t> argmax_rows(const Tensor& logits) {
+  const int64_t n = logits.size(0), c = logits.size(1);
+  const std::vector<float> v = logits.to_vector<float>();
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < c; ++j)
+      if (v[i * c + j] > v[i * c + best]) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader) {
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  EvalResult r;
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  loader.start_epoch(0);
+  data::Batch b;
+  while (loader.next(b)) {
+    Tensor out = model(b.images);
+    loss_sum += ops::cross_entropy(out, b.labels).item() * static_cast<double>(b.size());
+    const std::vector<int64_t> pred = argmax_rows(out);
+    const std::vector<int64_t> truth = b.labels.to_vector<int64_t>();
+    for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
+    r.predictions.insert(r.predictions.end(), pred.begin(), pred.end());
+    seen += b.size();
+  }
+  model.train(was_training);
+  r.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
+  r.accuracy = seen ? 100.0 * static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+  return r;
+}
+
+}  // namespace minidl::train

@@ -1,0 +1,24 @@
+// Test-set evaluation: mean cross-entropy (no label smoothing), accuracy and every prediction.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "data/dataloader.h"
+#include "layers/module.h"
+
+namespace minidl::train {
+
+struct EvalResult {
+  double loss = 0;      // mean cross-entropy over the samples
+  double accuracy = 0;  // percent
+  std::vector<int64_t> predictions;  // predicted class of every sample, in loader order
+};
+
+// Runs the model in eval mode without autograd over one epoch of `loader` (which must not
+// shuffle); restores the model's training flag.
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader);
+
+// Index of the largest value in each row of a [N, C] tensor (any device).
+std::vector<int64_t> argmax_rows(const Tensor& logits);
+
+}  // namespace minidl::train

@@ -1,0 +1,31 @@
+// The per-epoch progress display of train_cifar. On a terminal: one live line, redrawn at most
+// ten times a second,
+//   epoch  3/20 [=========>          ] 180/391  loss 1.2345  acc 55.12%  1,850 img/s  ETA 0:12
+// When stdout is not a terminal (a log file, CI), nothing is drawn while the epoch runs; the
+// caller prints one summary line per epoch either way.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace minidl::train {
+
+class ProgressBar {
+ public:
+  ProgressBar(int64_t epoch, int64_t epochs, int64_t total_batches);
+  // After each batch: the running mean loss and accuracy (%) over the epoch so far.
+  void update(int64_t batches_done, int64_t images_done, double loss, double accuracy);
+  // Clears the live line (call before printing the epoch summary).
+  void finish();
+  static bool is_terminal();
+
+ private:
+  int64_t epoch_, epochs_, total_;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  bool live_, drawn_ = false;
+};
+
+// "1:05" / "1:02:03"
+std::string format_duration(double seconds);
+
+}  // namespace minidl::train

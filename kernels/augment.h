@@ -1,0 +1,94 @@
+// Training-time augmentation of a batch of uint8 images into a normalized float batch, in one op
+// (the CIFAR-10 recipe of the ResNet and Cutout papers). For each image, in this order:
+//   1. crop:      pad by `pad` zero pixels on every side, take a random HxW window
+//                 (= shift the image by (dy, dx) in [-pad, pad]^2; uncovered pixels are 0)
+//   2. flip:      mirror left-right with probability 1/2
+//   3. normalize: (v / 255 - mean[c]) / std[c]   (so the padded zeros become -mean/std)
+//   4. cutout:    a size x size hole centred anywhere in the image, clipped at the border, is
+//                 set to 0 AFTER normalization, i.e. to the dataset mean colour (DeVries & Taylor)
+// The per-image random parameters are drawn on the host from (seed, epoch, sample index), so a
+// sample gets the same augmentation whatever batch or thread prepares it, and the CPU and CUDA
+// kernels take the same parameters (their outputs are bit-identical).
+//
+//   auto params = draw_augment_params(options, 32, 32, seed, epoch, indices);
+//   Tensor x = ops::augment(pixels, {B, 3, 32, 32}, params, options, Device::cuda());
+#pragma once
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace minidl {
+
+// Per-channel statistics of the CIFAR-10 training images (RGB, pixel values / 255).
+inline const std::vector<double> kCifar10Mean = {0.4914, 0.4822, 0.4465};
+inline const std::vector<double> kCifar10Std = {0.2470, 0.2435, 0.2616};
+
+// Which augmentations run, chained like libtorch: AugmentOptions().cutout(false).
+// normalize_only() is the evaluation transform (no randomness).
+struct AugmentOptions {
+  bool crop_ = true, flip_ = true, cutout_ = true;
+  int64_t pad_ = 4, cutout_size_ = 8;
+  std::vector<double> mean_ = kCifar10Mean, std_ = kCifar10Std;
+
+  AugmentOptions& crop(bool on) { crop_ = on; return *this; }
+  AugmentOptions& pad(int64_t p) { pad_ = p; return *this; }
+  AugmentOptions& flip(bool on) { flip_ = on; return *this; }
+  AugmentOptions& cutout(bool on) { cutout_ = on; return *this; }
+  AugmentOptions& cutout_size(int64_t s) { cutout_size_ = s; return *this; }
+  AugmentOptions& normalize(std::vector<double> mean, std::vector<double> stddev) {
+    mean_ = std::move(mean), std_ = std::move(stddev);
+    return *this;
+  }
+  bool crop() const { return crop_; }
+  bool flip() const { return flip_; }
+  bool cutout() const { return cutout_; }
+  int64_t pad() const { return pad_; }
+  int64_t cutout_size() const { return cutout_size_; }
+  static AugmentOptions normalize_only() { return AugmentOptions().crop(false).flip(false).cutout(false); }
+};
+
+// The random choices for one image (plain data: copied as is to the GPU).
+struct AugmentParam {
+  int32_t dy = 0, dx = 0;            // crop shift: out(y, x) = in(y + dy, x + dx), 0 outside the image
+  int32_t flip = 0;                  // 1: mirror the cropped image left-right
+  int32_t hole_y = 0, hole_x = 0;    // cutout hole centre; rows [hole_y - size/2, +size), clipped
+};
+
+// Sizes and constants of one call, passed by value to the kernels. At most 4 channels.
+struct AugmentConfig {
+  static constexpr int kMaxChannels = 4;
+  int32_t channels = 3, height = 32, width = 32;
+  int32_t hole_size = 0;  // 0: no cutout
+  double mean[kMaxChannels] = {0, 0, 0, 0};
+  double stddev[kMaxChannels] = {1, 1, 1, 1};
+};
+
+// The parameters of sample `index` in `epoch`: a pure function of (options, size, seed, epoch,
+// index), drawn from a Generator keyed by (seed, epoch) at counter offset 2 * index. Disabled
+// augmentations give neutral values (no shift, no flip); each draw uses its own fixed random
+// word, so turning one augmentation off does not change the others.
+AugmentParam draw_augment_param(const AugmentOptions& options, int64_t height, int64_t width, uint64_t seed,
+                                int64_t epoch, int64_t index);
+std::vector<AugmentParam> draw_augment_params(const AugmentOptions& options, int64_t height, int64_t width,
+                                              uint64_t seed, int64_t epoch, const std::vector<int64_t>& indices);
+
+namespace ops {
+// images: shape[0] uint8 images of shape[1..3] = (C, H, W), contiguous in HOST memory (CIFAR-10
+// binary layout: C planes, row-major). params: one per image (crop and flip are applied as given;
+// the hole only when options.cutout()). Returns `out` (float32 or float64, CPU or CUDA) of shape
+// [N, C, H, W]; on CUDA the images and parameters are uploaded first. Not differentiable.
+Tensor augment(const uint8_t* images, const Shape& shape, const std::vector<AugmentParam>& params,
+               const AugmentOptions& options, TensorOptions out = {});
+}  // namespace ops
+
+// Raw kernels: src [n, C, H, W] uint8 and params [n] on the kernel's device; identical signatures.
+#define MINIDL_AUGMENT_KERNELS                                                                   \
+  template <class T>                                                                             \
+  void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t n, const AugmentConfig& cfg);
+namespace cpu { MINIDL_AUGMENT_KERNELS }
+namespace cuda { MINIDL_AUGMENT_KERNELS }
+#undef MINIDL_AUGMENT_KERNELS
+
+}  // namespace minidl

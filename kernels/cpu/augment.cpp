@@ -1,0 +1,55 @@
+// CPU augmentation kernel: the executable specification of kernels/cuda/augment.cu.
+//   crop + flip:  v = in[n, c, y + dy, x' + dx]   (x' = W - 1 - x when flipped), 0 outside the image
+//   normalize:    out = (v / 255 - mean[c]) / std[c]
+//   cutout:       out = 0 on rows [hole_y - s/2, hole_y - s/2 + s) x the same columns, clipped
+// Written as divisions and a subtraction (no multiply-add the compiler could fuse), so the CPU
+// and the GPU round identically and their outputs are bit-identical.
+// One image per OpenMP iteration; rows are plain loops. No backward (the input is data).
+#include <algorithm>
+
+#include "kernels/augment.h"
+
+namespace minidl::cpu {
+
+template <class T>
+void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t n, const AugmentConfig& cfg) {
+  const int C = cfg.channels, H = cfg.height, W = cfg.width, S = cfg.hole_size;
+  const int64_t plane = static_cast<int64_t>(H) * W;
+#pragma omp parallel for schedule(static) if (n * plane * C > (1 << 15))
+  for (int64_t i = 0; i < n; ++i) {
+    const AugmentParam p = params[i];
+    // The hole, clipped at the border (empty when S == 0).
+    const int hy0 = std::max(p.hole_y - S / 2, 0), hy1 = std::min(p.hole_y - S / 2 + S, H);
+    const int hx0 = std::max(p.hole_x - S / 2, 0), hx1 = std::min(p.hole_x - S / 2 + S, W);
+    for (int c = 0; c < C; ++c) {
+      const T mean = static_cast<T>(cfg.mean[c]), sd = static_cast<T>(cfg.stddev[c]);
+      const T pad_value = (T(0) / T(255) - mean) / sd;  // a zero pixel of the padding, normalized
+      const uint8_t* in = src + (i * C + c) * plane;
+      T* o = out + (i * C + c) * plane;
+      for (int y = 0; y < H; ++y) {
+        T* orow = o + static_cast<int64_t>(y) * W;
+        const int sy = y + p.dy;
+        if (sy < 0 || sy >= H) {
+          std::fill(orow, orow + W, pad_value);
+          continue;
+        }
+        const uint8_t* irow = in + static_cast<int64_t>(sy) * W;
+        for (int x = 0; x < W; ++x) {
+          const int sx = (p.flip ? W - 1 - x : x) + p.dx;
+          const int v = sx >= 0 && sx < W ? irow[sx] : 0;
+          orow[x] = (static_cast<T>(v) / T(255) - mean) / sd;
+        }
+      }
+      for (int y = hy0; y < hy1; ++y)
+        for (int x = hx0; x < hx1; ++x) o[static_cast<int64_t>(y) * W + x] = T(0);
+    }
+  }
+}
+
+#define INSTANTIATE(T) \
+  template void augment_fwd<T>(const uint8_t*, const AugmentParam*, T*, int64_t, const AugmentConfig&);
+INSTANTIATE(float)
+INSTANTIATE(double)
+#undef INSTANTIATE
+
+}  // namespace minidl::cpu

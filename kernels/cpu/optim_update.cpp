@@ -1,0 +1,43 @@
+// CPU optimizer updates (formulas in kernels/optim_update.h). One fused loop per parameter.
+#include <cmath>
+
+#include "kernels/optim_update.h"
+
+namespace minidl::cpu {
+
+template <class T>
+void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T dampening, T weight_decay, bool nesterov,
+                bool first_step) {
+#pragma omp parallel for simd if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    T g = grad[i] + weight_decay * p[i];
+    if (momentum != T(0)) {
+      buf[i] = first_step ? g : momentum * buf[i] + (T(1) - dampening) * g;
+      g = nesterov ? g + momentum * buf[i] : buf[i];
+    }
+    p[i] -= lr * g;
+  }
+}
+
+template <class T>
+void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps, T weight_decay,
+                 bool decoupled, T step_size, T bc2_sqrt) {
+#pragma omp parallel for simd if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    T g = grad[i];
+    if (decoupled) p[i] *= T(1) - lr * weight_decay;
+    else g += weight_decay * p[i];
+    m[i] = beta1 * m[i] + (T(1) - beta1) * g;
+    v[i] = beta2 * v[i] + (T(1) - beta2) * g * g;
+    p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps);
+  }
+}
+
+#define INSTANTIATE(T)                                                                              \
+  template void sgd_update<T>(T*, const T*, T*, int64_t, T, T, T, T, bool, bool);                 \
+  template void adam_update<T>(T*, const T*, T*, T*, int64_t, T, T, T, T, T, bool, T, T);
+INSTANTIATE(float)
+INSTANTIATE(double)
+#undef INSTANTIATE
+
+}  // namespace minidl::cpu

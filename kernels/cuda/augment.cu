@@ -1,0 +1,56 @@
+// CUDA augmentation kernel (same math as kernels/cpu/augment.cpp):
+//   crop + flip:  v = in[n, c, y + dy, x' + dx]   (x' = W - 1 - x when flipped), 0 outside the image
+//   normalize:    out = (v / 255 - mean[c]) / std[c]
+//   cutout:       out = 0 on rows [hole_y - s/2, hole_y - s/2 + s) x the same columns, clipped
+// IEEE division (nvcc's default -prec-div=true) and no multiply-add to contract, so the output
+// is bit-identical to the CPU kernel for the same parameters.
+// Thread mapping: one thread per output element (n, c, y, x), grid-stride loop; neighbouring
+// threads write neighbouring x, so stores are coalesced; the uint8 reads are a shifted (or
+// mirrored) row of the same plane. The per-image parameters (20 bytes) come from global memory
+// (cached: every thread of an image reads the same ones). No backward (the input is data).
+#include "core/cuda_utils.cuh"
+#include "kernels/augment.h"
+
+namespace minidl::cuda {
+namespace {
+
+template <class T>
+__global__ void augment_fwd_kernel(const uint8_t* src, const AugmentParam* params, T* out, int64_t total,
+                                   AugmentConfig cfg) {
+  const int C = cfg.channels, H = cfg.height, W = cfg.width, S = cfg.hole_size;
+  MINIDL_GRID_STRIDE_LOOP(idx, total) {
+    const int x = static_cast<int>(idx % W);
+    int64_t t = idx / W;
+    const int y = static_cast<int>(t % H);
+    t /= H;
+    const int c = static_cast<int>(t % C);
+    const int64_t i = t / C;
+    const AugmentParam p = params[i];
+    const int hy0 = p.hole_y - S / 2, hx0 = p.hole_x - S / 2;  // clipping is implicit: y, x are inside
+    T value = T(0);
+    if (!(y >= hy0 && y < hy0 + S && x >= hx0 && x < hx0 + S)) {
+      const int sy = y + p.dy, sx = (p.flip ? W - 1 - x : x) + p.dx;
+      const int v = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[((i * C + c) * H + sy) * W + sx] : 0;
+      value = (static_cast<T>(v) / T(255) - static_cast<T>(cfg.mean[c])) / static_cast<T>(cfg.stddev[c]);
+    }
+    out[idx] = value;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t n, const AugmentConfig& cfg) {
+  const int64_t total = n * cfg.channels * cfg.height * cfg.width;
+  if (total == 0) return;
+  augment_fwd_kernel<T><<<grid_for(total), kBlock, 0, stream()>>>(src, params, out, total, cfg);
+  MINIDL_LAUNCH_CHECK();
+}
+
+#define INSTANTIATE(T) \
+  template void augment_fwd<T>(const uint8_t*, const AugmentParam*, T*, int64_t, const AugmentConfig&);
+INSTANTIATE(float)
+INSTANTIATE(double)
+#undef INSTANTIATE
+
+}  // namespace minidl::cuda

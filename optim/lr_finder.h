@@ -1,0 +1,43 @@
+// The learning-rate range test ("LR finder", Smith 2015): train for num_iter batches while the
+// learning rate grows from start_lr to end_lr (exponentially or linearly), record the smoothed loss,
+// stop early when the loss diverges, and suggest the learning rate where the loss falls fastest
+// (the steepest negative slope of the smoothed curve). The model's weights and the optimizer's
+// state are restored afterwards, so the range test leaves no trace on the run that follows.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "layers/module.h"
+#include "optim/optimizer.h"
+
+namespace minidl::optim {
+
+struct LRFinderOptions {
+  double start_lr = 1e-7;
+  double end_lr = 10.0;
+  int64_t num_iter = 100;
+  bool exponential = true;    // false: linear sweep
+  double smooth = 0.05;       // smoothed = smooth * loss + (1 - smooth) * previous smoothed
+  double diverge_factor = 5;  // stop when smoothed loss > diverge_factor * best smoothed loss
+  int64_t skip_start = 10;    // points ignored at each end when suggesting
+  int64_t skip_end = 5;
+};
+
+struct LRFinderResult {
+  std::vector<double> lrs;     // the learning rate each batch was trained with
+  std::vector<double> losses;  // smoothed losses
+  double suggested_lr = 0.0;   // 0 when the curve is too short to suggest
+  int64_t suggested_index = -1;
+  bool diverged = false;
+};
+
+// batch_loss(): takes the next batch, runs the model forward and returns the scalar loss;
+// lr_find does the backward pass and the optimizer step.
+LRFinderResult lr_find(nn::Module& model, Optimizer& opt, const std::function<Tensor()>& batch_loss,
+                       const LRFinderOptions& options = {});
+
+// The steepest-descent suggestion on a smoothed curve (exposed for tests).
+int64_t steepest_descent_index(const std::vector<double>& losses, int64_t skip_start, int64_t skip_end);
+
+}  // namespace minidl::optim

@@ -1,0 +1,101 @@
+// LR schedules against torch.optim.lr_scheduler (values from tests/reference/optim_reference.py).
+#include <catch2/catch.hpp>
+
+#include "optim/lr_scheduler.h"
+#include "optim/onecycle.h"
+#include "optim/adam.h"
+#include "optim/sgd.h"
+#include "test_util.h"
+
+using namespace minidl;
+using namespace minidl::optim;
+
+namespace {
+Tensor param() { return zeros({1}).requires_grad_(); }
+struct Point {
+  int64_t step;
+  double lr, momentum;
+};
+void check_points(OneCycleLR& s, const std::vector<Point>& pts) {
+  for (const Point& p : pts) {
+    INFO("step " << p.step);
+    CHECK(s.lr_at(p.step) == Approx(p.lr).epsilon(1e-12).margin(1e-15));
+    CHECK(s.momentum_at(p.step) == Approx(p.momentum).epsilon(1e-12));
+  }
+}
+}  // namespace
+
+TEST_CASE("OneCycleLR matches torch at the first step, the peak and the last step", "[scheduler]") {
+  {  // cos annealing, defaults: max_lr 0.1, 100 steps
+    SGD opt({param()}, SGDOptions(1.0).momentum(0.9));
+    OneCycleLR s(opt, OneCycleOptions(0.1, 100));
+    CHECK(opt.lr() == Approx(0.004));  // the constructor sets the step-0 values
+    CHECK(opt.momentum() == Approx(0.95));
+    check_points(s, {{0, 0.0040000000000000036, 0.95},
+                     {1, 0.004281378056590748, 0.9497068978577179},
+                     {29, 0.1, 0.85},
+                     {99, 4e-07, 0.95},
+                     {100, 5.074647154757325e-05, 0.9499496533270657}});
+    for (int i = 0; i < 29; ++i) s.step();
+    CHECK(opt.lr() == Approx(0.1));
+    CHECK(opt.momentum() == Approx(0.85));
+  }
+  {  // the resnet9 reference recipe: Adam, 24 epochs x 10 steps, peak at epoch 5, linear, div 100
+    Adam opt({param()}, AdamOptions(1.0));
+    OneCycleLR s(opt, OneCycleOptions(0.02, 24, 10).pct_start(5.0 / 24).div_factor(100).final_div_factor(100).cos_anneal(false));
+    check_points(s, {{0, 0.0002, 0.95},
+                     {1, 0.0006040816326530613, 0.9479591836734693},
+                     {49, 0.02, 0.85},
+                     {239, 1.9999999999985307e-06, 0.95},
+                     {240, -0.00010325263157895045, 0.9505263157894737}});
+    s.step();
+    CHECK(opt.momentum() == Approx(0.9479591836734693));  // Adam's beta1 cycles
+  }
+  {  // three phases
+    SGD opt({param()}, SGDOptions(1.0).momentum(0.9));
+    OneCycleLR s(opt, OneCycleOptions(0.5, 50).pct_start(0.25).three_phase(true));
+    check_points(s, {{0, 0.020000000000000018, 0.95},
+                     {1, 0.028899851036528146, 0.9481458643673899},
+                     {11, 0.4977646270487194, 0.8504657026981834},
+                     {49, 2e-06, 0.95},
+                     {50, 7.490396789355832e-05, 0.95}});
+  }
+}
+
+TEST_CASE("OneCycleLR refuses to step past total_steps", "[scheduler][errors]") {
+  SGD opt({param()}, SGDOptions(1.0).momentum(0.9));
+  OneCycleLR s(opt, OneCycleOptions(0.1, 3));
+  for (int i = 0; i < 3; ++i) s.step();
+  CHECK_THROWS_WITH(s.step(), Catch::Contains("total_steps is 3"));
+}
+
+TEST_CASE("StepLR and MultiStepLR match torch", "[scheduler]") {
+  SGD a({param()}, SGDOptions(1.0));
+  StepLR step(a, 3, 0.5);
+  SGD b({param()}, SGDOptions(1.0));
+  MultiStepLR multi(b, {2, 5, 9}, 0.1);
+  const std::vector<double> want_step = {1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.0625};
+  const std::vector<double> want_multi = {1.0, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.001};
+  for (size_t e = 0; e < want_step.size(); ++e) {
+    step.step_epoch(0.0);
+    multi.step_epoch(0.0);
+    CHECK(a.lr() == Approx(want_step[e]));
+    CHECK(b.lr() == Approx(want_multi[e]));
+  }
+}
+
+TEST_CASE("ReduceLROnPlateau matches torch", "[scheduler]") {
+  SGD opt({param()}, SGDOptions(1.0));
+  ReduceLROnPlateau::Options o;
+  o.factor = 0.5;
+  o.patience = 2;
+  o.cooldown = 1;
+  ReduceLROnPlateau s(opt, o);
+  const std::vector<double> metrics = {1.0, 0.9, 0.95, 0.96, 0.97, 0.9, 0.91, 0.92, 0.93, 0.5, 0.6, 0.7};
+  const std::vector<double> want = {1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25};
+  for (size_t e = 0; e < metrics.size(); ++e) {
+    s.step(metrics[e]);
+    INFO("epoch " << e);
+    CHECK(opt.lr() == Approx(want[e]));
+  }
+}
