@@ -7,6 +7,7 @@
 #include "core/random.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
+#include "kernels/reduce.h"
 #include "kernels/softmax.h"
 #include "gradcheck.h"
 #include "test_util.h"
@@ -74,25 +75,34 @@ TEST_CASE("cross_entropy forward values", "[loss]") {
 }
 
 TEST_CASE("cross_entropy equals log_softmax + nll_loss", "[loss]") {
-  const Tensor t = some_labels(6, 11, 1);
-  for (DType dt : {DType::Float64, DType::Float32}) {
-    INFO(dt);
-    const double tol = dt == DType::Float64 ? 1e-12 : 1e-5;
-    const Tensor x0 = rand_leaf({6, 11}, 2, -3, 3).detach().to(dt);
-    Tensor xa = x0.clone().requires_grad_(), xb = x0.clone().requires_grad_();
-    const Tensor la = ops::cross_entropy(xa, t), lb = ops::nll_loss(ops::log_softmax(xb, 1), t);
-    CHECK(la.item() == Approx(lb.item()).epsilon(tol));
-    (la * 2.5).backward();
-    (lb * 2.5).backward();
-    CHECK_CLOSE(xa.grad(), xb.grad(), tol, tol);
-    CHECK(la.grad_fn()->name() == "CrossEntropyBackward");
-    CHECK(lb.grad_fn()->name() == "NllLossBackward");
-  }
+  // With smoothing eps: (1 - eps) nll_loss(lp, t) + eps * (-(1/N) sum_n (1/C) sum_c lp[n, c])
+  //                   = (1 - eps) nll_loss(lp, t) - eps * mean(lp),   lp = log_softmax(x).
+  // Shapes cover the CPU paths: chunks of short rows (C < 64, more than 64 rows), long rows, and
+  // the OpenMP-parallel versions of both.
+  for (const auto& [N, C] : {std::pair<int64_t, int64_t>{6, 11}, {130, 10}, {2000, 10}, {7, 100}, {300, 100}})
+    for (double eps : {0.0, 0.1})
+      for (DType dt : {DType::Float64, DType::Float32}) {
+        INFO("N " << N << ", C " << C << ", label_smoothing " << eps << ", " << dt);
+        const double tol = dt == DType::Float64 ? 1e-12 : 1e-5;
+        const Tensor t = some_labels(N, C, static_cast<uint64_t>(N + C));
+        Generator g(static_cast<uint64_t>(N * C));
+        const Tensor x0 = rand({N, C}, dt, &g, -4, 4);
+        Tensor xa = x0.clone().requires_grad_(), xb = x0.clone().requires_grad_();
+        const Tensor la = ops::cross_entropy(xa, t, eps);
+        const Tensor lp = ops::log_softmax(xb, 1);
+        const Tensor lb = ops::nll_loss(lp, t) * (1 - eps) - ops::mean(lp) * eps;
+        CHECK(la.item() == Approx(lb.item()).epsilon(tol));
+        (la * 2.5).backward();
+        (lb * 2.5).backward();
+        CHECK_CLOSE(xa.grad(), xb.grad(), tol, tol);
+        CHECK(la.grad_fn()->name() == "CrossEntropyBackward");
+      }
 }
 
 TEST_CASE("nll_loss gradcheck", "[loss][gradcheck]") {
   const Tensor t = labels({6, 0, 3, 3, 1});
   CHECK_GRADCHECK(gradcheck([t](const auto& in) { return ops::nll_loss(in[0], t); }, {rand_leaf({5, 7}, 1)}));
+  CHECK(ops::nll_loss(rand_leaf({5, 7}, 1), t).grad_fn()->name() == "NllLossBackward");
   // Through log_softmax, as nll_loss is used in practice.
   CHECK_GRADCHECK(
       gradcheck([t](const auto& in) { return ops::nll_loss(ops::log_softmax(in[0], 1), t); }, {rand_leaf({5, 7}, 2)}));
@@ -102,8 +112,8 @@ TEST_CASE("cross_entropy gradcheck", "[loss][gradcheck]") {
   const Tensor t = labels({6, 0, 3, 3, 1});
   for (double eps : {0.0, 0.1, 1.0}) {
     INFO("label_smoothing " << eps);
-    CHECK_GRADCHECK(
-        gradcheck([t, eps](const auto& in) { return ops::cross_entropy(in[0], t, eps); }, {rand_leaf({5, 7}, 3, -3, 3)}));
+    CHECK_GRADCHECK(gradcheck([t, eps](const auto& in) { return ops::cross_entropy(in[0], t, eps); },
+                              {rand_leaf({5, 7}, 3, -3, 3)}));
   }
 }
 
@@ -114,10 +124,12 @@ TEST_CASE("loss errors", "[loss][errors]") {
                     Catch::Contains("cross_entropy") && Catch::Contains("target value 10") &&
                         Catch::Contains("10 classes"));
   CHECK_THROWS_WITH(ops::nll_loss(x, labels({-1, 0})),
-                    Catch::Contains("nll_loss") && Catch::Contains("target value -1") && Catch::Contains("10 classes"));
+                    Catch::Contains("nll_loss") && Catch::Contains("target value -1") &&
+                        Catch::Contains("10 classes"));
   // Float targets.
   CHECK_THROWS_WITH(ops::cross_entropy(x, zeros({2})), Catch::Contains("int64") && Catch::Contains("float32"));
-  CHECK_THROWS_WITH(ops::nll_loss(x, zeros({2}, DType::Float64)), Catch::Contains("int64") && Catch::Contains("float64"));
+  CHECK_THROWS_WITH(ops::nll_loss(x, zeros({2}, DType::Float64)),
+                    Catch::Contains("int64") && Catch::Contains("float64"));
   // Batch mismatch names both shapes.
   CHECK_THROWS_WITH(ops::cross_entropy(x, labels({1, 2, 3})), Catch::Contains("[3]") && Catch::Contains("[2, 10]"));
   CHECK_THROWS_WITH(ops::nll_loss(x, labels({1})), Catch::Contains("[1]") && Catch::Contains("[2, 10]"));

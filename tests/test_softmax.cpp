@@ -34,6 +34,35 @@ bool all_finite(const Tensor& t) {
 
 using SoftmaxFn = Tensor (*)(const Tensor&, int64_t);
 
+// Reference softmax / log_softmax along `dim` and its backward for upstream gradient dy, in
+// double with std::exp, straight from the definitions (no shared code with the kernels).
+struct Reference {
+  std::vector<double> y, dx;
+};
+Reference reference(const Tensor& x, const Tensor& dy, int64_t dim, bool log) {
+  const Shape& s = x.shape();
+  const int64_t outer = s.prod(0, dim), D = s[dim], inner = s.prod(dim + 1, s.ndim());
+  const std::vector<double> xv = values(x), dyv = values(dy);
+  Reference r{std::vector<double>(xv.size()), std::vector<double>(xv.size())};
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      auto at = [&](int64_t k) { return static_cast<size_t>((o * D + k) * inner + i); };
+      double m = xv[at(0)], sum = 0, dot = 0, dsum = 0;
+      for (int64_t k = 0; k < D; ++k) m = std::max(m, xv[at(k)]);
+      for (int64_t k = 0; k < D; ++k) sum += std::exp(xv[at(k)] - m);
+      for (int64_t k = 0; k < D; ++k) {
+        const double p = std::exp(xv[at(k)] - m) / sum;
+        r.y[at(k)] = log ? xv[at(k)] - m - std::log(sum) : p;
+        dot += dyv[at(k)] * p, dsum += dyv[at(k)];
+      }
+      for (int64_t k = 0; k < D; ++k) {
+        const double p = std::exp(xv[at(k)] - m) / sum;
+        r.dx[at(k)] = log ? dyv[at(k)] - p * dsum : p * (dyv[at(k)] - dot);
+      }
+    }
+  return r;
+}
+
 // CUDA vs CPU in float32: the forward and dL/dx for L = sum(y * r) with a fixed random r.
 void check_cuda_parity(SoftmaxFn op, const Shape& shape, int64_t dim) {
   INFO("shape " << shape << ", dim " << dim);
@@ -118,12 +147,38 @@ TEST_CASE("softmax is stable for large logits", "[softmax]") {
   }
 }
 
+TEST_CASE("softmax matches a direct computation", "[softmax]") {
+  // Every CPU path: chunks of short rows (D < 64, more than 64 rows), long rows, tiles of
+  // strided rows (inner = 65: a full tile and a tail of 1), and the OpenMP-parallel versions.
+  const std::vector<std::pair<Shape, int64_t>> cases{{{130, 10}, 1}, {{2000, 10}, 1}, {{3, 100}, 1},
+                                                     {{300, 100}, 1}, {{4, 70, 65}, 1}, {{70, 300}, 0},
+                                                     {{5, 3, 1}, 2}};
+  for (const auto& [shape, dim] : cases)
+    for (bool log : {false, true})
+      for (DType dt : {DType::Float32, DType::Float64}) {
+        INFO("shape " << shape << ", dim " << dim << (log ? ", log_softmax " : ", softmax ") << dt);
+        Generator g(static_cast<uint64_t>(shape.numel()));
+        Tensor x = rand(shape, dt, &g, -8, 8).requires_grad_();
+        const Tensor dy = randn(shape, dt, &g);
+        const Tensor y = log ? ops::log_softmax(x, dim) : ops::softmax(x, dim);
+        y.backward(dy);
+        const Reference ref = reference(x.detach(), dy, dim, log);
+        const double tol = dt == DType::Float32 ? 1e-5 : 1e-12;
+        CHECK_CLOSE(y, tensor(ref.y, shape, DType::Float64), tol, tol);
+        CHECK_CLOSE(x.grad(), tensor(ref.dx, shape, DType::Float64), tol, tol);
+      }
+}
+
 TEST_CASE("softmax gradcheck", "[softmax][gradcheck]") {
   for (int64_t dim : {0, 1, 2, -1}) {
     INFO("dim " << dim);
-    CHECK_GRADCHECK(gradcheck([dim](const auto& in) { return ops::softmax(in[0], dim); }, {rand_leaf({3, 5, 7}, 1, -2, 2)}));
+    CHECK_GRADCHECK(
+        gradcheck([dim](const auto& in) { return ops::softmax(in[0], dim); }, {rand_leaf({3, 5, 7}, 1, -2, 2)}));
   }
+  // A single class; more than one chunk of short rows; long rows.
   CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::softmax(in[0], 1); }, {rand_leaf({4, 1}, 2)}));
+  CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::softmax(in[0], 1); }, {rand_leaf({67, 2}, 2)}));
+  CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::softmax(in[0], -1); }, {rand_leaf({2, 70}, 2)}));
 }
 
 TEST_CASE("log_softmax gradcheck", "[softmax][gradcheck]") {
@@ -133,6 +188,8 @@ TEST_CASE("log_softmax gradcheck", "[softmax][gradcheck]") {
         gradcheck([dim](const auto& in) { return ops::log_softmax(in[0], dim); }, {rand_leaf({3, 5, 7}, 3, -2, 2)}));
   }
   CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::log_softmax(in[0], 1); }, {rand_leaf({4, 1}, 4)}));
+  CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::log_softmax(in[0], 1); }, {rand_leaf({67, 2}, 4)}));
+  CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::log_softmax(in[0], -1); }, {rand_leaf({2, 70}, 4)}));
 }
 
 TEST_CASE("softmax errors", "[softmax][errors]") {
@@ -164,7 +221,8 @@ TEST_CASE("softmax float64 gradcheck on cuda", "[cuda][softmax][gradcheck]") {
   for (int64_t dim : {0, 1, 2}) {
     INFO("dim " << dim);
     CHECK_GRADCHECK(gradcheck([dim](const auto& in) { return ops::softmax(in[0], dim); }, {cuda_leaf({3, 5, 7}, 6)}));
-    CHECK_GRADCHECK(gradcheck([dim](const auto& in) { return ops::log_softmax(in[0], dim); }, {cuda_leaf({3, 5, 7}, 7)}));
+    CHECK_GRADCHECK(
+        gradcheck([dim](const auto& in) { return ops::log_softmax(in[0], dim); }, {cuda_leaf({3, 5, 7}, 7)}));
   }
   // One block per row (D > 1024).
   CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::log_softmax(in[0], 1); }, {cuda_leaf({2, 1100}, 8)}));

@@ -16,8 +16,9 @@
 //     loops run over contiguous memory.
 // Exponentials use detail::exp_nonpos (softmax.h), which vectorizes; std::exp would not.
 // OpenMP splits the work across the threads only when there is enough of it: a [128, 10]
-// softmax takes about a microsecond, less than forking a parallel region.
+// softmax takes a microsecond or two, about what forking a parallel region costs.
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/softmax.h"
 
