@@ -8,7 +8,7 @@ namespace minidl::cpu {
 template <class T>
 void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T dampening, T weight_decay, bool nesterov,
                 bool first_step) {
-#pragma omp parallel for simd if (n > (1 << 16))
+#pragma omp parallel for simd if (parallel : n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     T g = grad[i] + weight_decay * p[i];
     if (momentum != T(0)) {
@@ -22,7 +22,7 @@ void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T damp
 template <class T>
 void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps, T weight_decay,
                  bool decoupled, T step_size, T bc2_sqrt) {
-#pragma omp parallel for simd if (n > (1 << 16))
+#pragma omp parallel for simd if (parallel : n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     T g = grad[i];
     if (decoupled) p[i] *= T(1) - lr * weight_decay;

@@ -12,7 +12,7 @@ template <class T>
 void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale) {
   if (outer == 1 && inner == 1) {  // everything into one number: split the row across threads
     double acc = 0.0;
-#pragma omp parallel for simd reduction(+ : acc) if (d > (1 << 16))
+#pragma omp parallel for simd reduction(+ : acc) if (parallel : d > (1 << 16))
     for (int64_t k = 0; k < d; ++k) acc += x[k];
     y[0] = static_cast<T>(acc * scale);
     return;
