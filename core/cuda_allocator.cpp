@@ -7,6 +7,12 @@
 // the host is only reused by work queued after the work that last used it.
 // When cudaMalloc fails, the cache is returned to the driver and the allocation retried once;
 // if it still fails, the error names the request and the allocator's counts.
+// MINIDL_CUDA_NO_CACHE=1 turns the cache off (exact-size cudaMalloc / cudaFree per tensor; slow):
+// for compute-sanitizer memcheck, so an overrun past a tensor's end leaves its allocation
+// instead of landing in the rounding slack or in a neighbouring cached block unnoticed.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -29,16 +35,25 @@ size_t round_size(size_t n) {
   return (n + step - 1) / step * step;
 }
 
+bool caching_disabled() {
+  static const bool off = [] {
+    const char* v = std::getenv("MINIDL_CUDA_NO_CACHE");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  return off;
+}
+
 class CachingAllocator final : public Allocator {
  public:
   void* allocate(size_t nbytes) override {
-    const size_t size = round_size(nbytes == 0 ? 1 : nbytes);
+    const size_t size = no_cache_ ? std::max<size_t>(nbytes, 1) : round_size(nbytes == 0 ? 1 : nbytes);
     std::lock_guard<std::mutex> lock(mu_);
     void* p = nullptr;
-    auto& list = free_[size];
-    if (!list.empty()) {
-      p = list.back();
-      list.pop_back();
+    // No reference into free_ is held across device_malloc: its OOM path clears the map.
+    auto it = free_.find(size);
+    if (it != free_.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
       stats_.cached_bytes -= static_cast<int64_t>(size);
     } else {
       p = device_malloc(size);
@@ -56,10 +71,16 @@ class CachingAllocator final : public Allocator {
     if (it == sizes_.end()) return;  // not ours: never happens, but never crash in a destructor
     const size_t size = it->second;
     sizes_.erase(it);
-    free_[size].push_back(ptr);
     stats_.current_bytes -= static_cast<int64_t>(size);
-    stats_.cached_bytes += static_cast<int64_t>(size);
     --stats_.live_blocks;
+    if (no_cache_) {
+      // cudaFree waits for the device first. Never throw from here: a failure (e.g. at exit,
+      // after the runtime unloaded) is dropped, and cleared so no later launch check reports it.
+      if (cudaFree(ptr) != cudaSuccess) cudaGetLastError();
+      return;
+    }
+    free_[size].push_back(ptr);
+    stats_.cached_bytes += static_cast<int64_t>(size);
   }
 
   AllocatorStats stats() const override {
@@ -79,17 +100,19 @@ class CachingAllocator final : public Allocator {
   void* device_malloc(size_t size) {
     void* p = nullptr;
     cudaError_t err = cudaMalloc(&p, size);
-    if (err != cudaSuccess) {  // out of memory: give the cache back and try once more
+    if (err == cudaErrorMemoryAllocation) {  // out of memory: give the cache back and try once more
       cudaGetLastError();
       release_cache();
       err = cudaMalloc(&p, size);
     }
-    if (err != cudaSuccess) {
+    if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
       MINIDL_FAIL("CUDA out of memory allocating ", size, " bytes (", cudaGetErrorString(err), "); minidl holds ",
                   stats_.current_bytes, " bytes in ", stats_.live_blocks, " live tensors, peak ", stats_.peak_bytes,
                   " bytes; try a smaller --batch-size");
     }
+    // Anything else (a sticky fault from an earlier kernel, a lost device) is not an OOM: report it as is.
+    MINIDL_CUDA_CHECK(err);
     ++stats_.device_allocs;
     return p;
   }
@@ -101,6 +124,7 @@ class CachingAllocator final : public Allocator {
     stats_.cached_bytes = 0;
   }
 
+  const bool no_cache_ = caching_disabled();
   mutable std::mutex mu_;
   std::map<size_t, std::vector<void*>> free_;  // rounded size -> cached blocks
   std::unordered_map<void*, size_t> sizes_;    // live block -> rounded size

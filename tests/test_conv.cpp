@@ -224,6 +224,12 @@ double max_abs(const Tensor& t) {
 // sides sum in different orders).
 #define CHECK_PARITY(a, b) CHECK_CLOSE((a), (b), 1e-4, 1e-5 * max_abs(b) + 1e-6)
 
+// Sets the native engine back when a case ends, also through an exception, so one failure does
+// not leave cuDNN selected under the cases that run after it.
+struct NativeConvAtExit {
+  ~NativeConvAtExit() { set_conv_engine(ConvEngine::Native); }
+};
+
 // Forward and all three gradients of sum(r * conv) on the CPU and on the GPU (float32).
 void check_parity(const ConvCase& c, uint64_t seed) {
   Generator gen(seed);
@@ -253,6 +259,7 @@ TEST_CASE("conv2d cuda parity", "[cuda][conv]") {
 }
 
 TEST_CASE("conv2d cudnn agrees with native", "[cuda][conv]") {
+  const NativeConvAtExit restore{};
   uint64_t seed = 50;
   for (const ConvCase& c : cuda_cases()) {
     INFO(c.what);
@@ -288,6 +295,7 @@ TEST_CASE("conv2d cuda gradcheck float64", "[cuda][conv][gradcheck]") {
       {"depthwise", {2, 6, 5, 7}, {6, 1, 3, 3}, Conv2dOptions().padding(1).groups(6), true},
       {"3x2 kernel pad (1, 0) no bias", {2, 6, 5, 7}, {4, 6, 3, 2}, Conv2dOptions().padding(1, 0), false},
   };
+  const NativeConvAtExit restore{};
   for (ConvEngine engine : {ConvEngine::Native, ConvEngine::CuDNN}) {
     set_conv_engine(engine);
     uint64_t seed = 10;

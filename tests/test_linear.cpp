@@ -41,6 +41,10 @@ TEST_CASE("linear errors name the shapes", "[linear][errors]") {
 }
 
 TEST_CASE("linear cuda parity", "[cuda][linear]") {
+  // Native again when the case ends, also through an exception (else cuBLAS stays selected).
+  struct NativeAtExit {
+    ~NativeAtExit() { set_gemm_engine(GemmEngine::Native); }
+  } const restore{};
   // Sizes that are not multiples of any tile size.
   const Tensor x = rand({37, 45}, {}, nullptr, -1, 1), w = rand({29, 45}, {}, nullptr, -1, 1), b = rand({29}, {}, nullptr, -1, 1);
   for (GemmEngine engine : {GemmEngine::Native, GemmEngine::CuBLAS}) {

@@ -383,6 +383,10 @@ TEST_CASE("layer_norm cuda parity", "[cuda][norm]") {
 }
 
 TEST_CASE("batch_norm cudnn agrees with native", "[cuda][norm]") {
+  // Native again when the case ends, also through an exception (else cuDNN stays selected).
+  struct NativeAtExit {
+    ~NativeAtExit() { set_batch_norm_engine(BatchNormEngine::Native); }
+  } const restore{};
   for (const Shape& s : {Shape{5, 7, 13, 11}, Shape{9, 3, 37, 41}, Shape{37, 19}}) {
     const int64_t C = s[1];
     const Tensor x = shifted_rand(s, 1), w = shifted_rand({C}, 2, 0.5, 1.5), b = shifted_rand({C}, 3, -1, 1);

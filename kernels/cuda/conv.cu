@@ -22,11 +22,12 @@
 //   pixel's input for BK*BM/256 channels per step; the loads for step k+1 are issued into registers
 //   before step k is computed, into the other half of a double-buffered shared tile (one barrier
 //   per step). The epilogue adds the bias and writes with `=`.
-//   Backward weight: per tap (r, s) (grid y, with the group), a GEMM with rows k, columns c and a
-//   reduction over every pixel (n, p, q) in steps of 16, each thread owning TM x TN outputs as
-//   above. Its output is small, so the pixel range is split across blocks (grid z) to fill the
-//   GPU: each split writes its partial dw to a workspace and a second kernel sums the splits in a
-//   fixed order (deterministic, and dw is written with `=`).
+//   Backward weight: per tap (r, s) and group, a GEMM with rows k, columns c and a reduction over
+//   every pixel (n, p, q) in steps of 16, each thread owning TM x TN outputs as above; grid x
+//   enumerates (output tile, tap, group) (a grid y of R*S*groups would cap depthwise layers at
+//   65535 / (R*S) channels). Its output is small, so the pixel range is split across blocks
+//   (grid z) to fill the GPU: each split writes its partial dw to a workspace and a second kernel
+//   sums the splits in a fixed order (deterministic, and dw is written with `=`).
 // cuDNN engine (set_conv_engine(ConvEngine::CuDNN)): the legacy cudnnConvolutionForward /
 // BackwardData / BackwardFilter calls. The algorithm is searched once per shape and op with
 // cudnnFind*AlgorithmEx and cached; workspaces are CUDA tensors from the caching allocator;
@@ -201,6 +202,7 @@ __global__ void relayout_weights_kernel(const T* w, T* wt, int K, int Cg, int R,
 
 template <class T, Mode kMode, int BM, int BN, int TM, int TN>
 void launch_igemm(const IgemmArgs& a, const T* in, const T* wt, const T* bias, T* out, int groups) {
+  MINIDL_CHECK(groups <= 65535, "conv2d (cuda): at most 65535 groups (one grid z slice each), got ", groups);
   const int64_t M = a.N * a.Hout * a.Wout;
   const dim3 grid(static_cast<unsigned>((M + BM - 1) / BM), static_cast<unsigned>((a.Cog + BN - 1) / BN),
                   static_cast<unsigned>(groups));
@@ -251,9 +253,10 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ T Bs[2][BK][BN + 1];
 
   const int tid = threadIdx.x;
-  const int ktiles = (a.Kg + BM - 1) / BM;
-  const int k0 = (blockIdx.x % ktiles) * BM, c0 = (blockIdx.x / ktiles) * BN;
-  const int RS = a.R * a.S, rs = blockIdx.y % RS, g = blockIdx.y / RS;
+  const int ktiles = (a.Kg + BM - 1) / BM, tiles = ktiles * ((a.Cg + BN - 1) / BN);
+  const int tile = static_cast<int>(blockIdx.x % tiles), tap_group = static_cast<int>(blockIdx.x / tiles);
+  const int k0 = (tile % ktiles) * BM, c0 = (tile / ktiles) * BN;
+  const int RS = a.R * a.S, rs = tap_group % RS, g = tap_group / RS;
   const int r = rs / a.S, s = rs - r * a.S;
   const int PQ = a.P * a.Q, HW = a.H * a.W;
   const int64_t NPQ = a.N * PQ;
@@ -391,8 +394,7 @@ void launch_wgrad(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
     part = empty({splits * nw}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
     out = part.data<T>();
   }
-  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(s.R * s.S * s.groups),
-                  static_cast<unsigned>(splits));
+  const dim3 grid(static_cast<unsigned>(blocks), 1, static_cast<unsigned>(splits));
   conv_wgrad_kernel<T, BM, BN, TM, TN><<<grid, kThreads, 0, stream()>>>(a, x, dy, out);
   MINIDL_LAUNCH_CHECK();
   if (splits > 1) {

@@ -5,12 +5,16 @@
 //     slice of op(B) in shared memory (loaded along whichever axis is contiguous in memory, so
 //     loads coalesce for every transpose combination); each thread accumulates a 4x4 block of C
 //     in registers, reading its rows ty + 16m and columns tx + 16n (strided, so the 16 threads
-//     of a half-warp hit 16 different shared-memory banks).
+//     of a half-warp hit 16 different shared-memory banks). Column tiles are grid x, row tiles
+//     grid y; a block strides over row tiles (gridDim.y is capped at 65535, i.e. M < 4.2M rows).
 //     cuBLAS engine (set_gemm_engine / MINIDL_GEMM_ENGINE=cublas): row-major C = op(A) op(B) is
 //     column-major C^T = op(B)^T op(A)^T, so cuBLAS is called with the operands swapped.
 //     beta == 0 never reads C (it may hold garbage).
 //   bias_add: y[o, c, i] += b[c]            one thread per element.
 //   bias_bwd: db[c] = sum_{o, i} dy[o, c, i] one block per channel, block reduction.
+#include <algorithm>
+#include <climits>
+
 #include "core/cuda_utils.cuh"
 #include "core/engines.h"
 #include "kernels/linear.h"
@@ -27,46 +31,49 @@ __global__ void __launch_bounds__(256) gemm_tiled_kernel(bool ta, bool tb, int64
   __shared__ T As[BK][BM + 1];  // As[k][i] = op(A)(row0 + i, k0 + k)
   __shared__ T Bs[BK][BN + 1];  // Bs[k][j] = op(B)(k0 + k, col0 + j)
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * BM, col0 = static_cast<int64_t>(blockIdx.x) * BN;
-  T acc[TM][TN] = {};
-  for (int64_t k0 = 0; k0 < K; k0 += BK) {
-    for (int l = tid; l < BM * BK; l += 256) {
-      // op(A)(i, k): A[i, k] (contiguous in k) or A[k, i] (contiguous in i).
-      const int i = ta ? l % BM : l / BK, k = ta ? l / BM : l % BK;
-      const int64_t gi = row0 + i, gk = k0 + k;
-      As[k][i] = (gi < M && gk < K) ? (ta ? A[gk * lda + gi] : A[gi * lda + gk]) : T(0);
-    }
-    for (int l = tid; l < BK * BN; l += 256) {
-      // op(B)(k, j): B[k, j] (contiguous in j) or B[j, k] (contiguous in k).
-      const int j = tb ? l / BK : l % BN, k = tb ? l % BK : l / BN;
-      const int64_t gj = col0 + j, gk = k0 + k;
-      Bs[k][j] = (gj < N && gk < K) ? (tb ? B[gj * ldb + gk] : B[gk * ldb + gj]) : T(0);
-    }
-    __syncthreads();
-#pragma unroll
-    for (int k = 0; k < BK; ++k) {
-      T a[TM], b[TN];
-#pragma unroll
-      for (int m = 0; m < TM; ++m) a[m] = As[k][ty + 16 * m];
-#pragma unroll
-      for (int n = 0; n < TN; ++n) b[n] = Bs[k][tx + 16 * n];
-#pragma unroll
-      for (int m = 0; m < TM; ++m)
-#pragma unroll
-        for (int n = 0; n < TN; ++n) acc[m][n] += a[m] * b[n];
-    }
-    __syncthreads();
-  }
-#pragma unroll
-  for (int m = 0; m < TM; ++m)
-#pragma unroll
-    for (int n = 0; n < TN; ++n) {
-      const int64_t gi = row0 + ty + 16 * m, gj = col0 + tx + 16 * n;
-      if (gi < M && gj < N) {
-        T* c = C + gi * ldc + gj;
-        *c = beta == T(0) ? alpha * acc[m][n] : alpha * acc[m][n] + beta * *c;
+  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * BN;
+  // The row-tile loop bound is the same for the whole block: every thread reaches the barriers.
+  for (int64_t row0 = static_cast<int64_t>(blockIdx.y) * BM; row0 < M; row0 += static_cast<int64_t>(gridDim.y) * BM) {
+    T acc[TM][TN] = {};
+    for (int64_t k0 = 0; k0 < K; k0 += BK) {
+      for (int l = tid; l < BM * BK; l += 256) {
+        // op(A)(i, k): A[i, k] (contiguous in k) or A[k, i] (contiguous in i).
+        const int i = ta ? l % BM : l / BK, k = ta ? l / BM : l % BK;
+        const int64_t gi = row0 + i, gk = k0 + k;
+        As[k][i] = (gi < M && gk < K) ? (ta ? A[gk * lda + gi] : A[gi * lda + gk]) : T(0);
       }
+      for (int l = tid; l < BK * BN; l += 256) {
+        // op(B)(k, j): B[k, j] (contiguous in j) or B[j, k] (contiguous in k).
+        const int j = tb ? l / BK : l % BN, k = tb ? l % BK : l / BN;
+        const int64_t gj = col0 + j, gk = k0 + k;
+        Bs[k][j] = (gj < N && gk < K) ? (tb ? B[gj * ldb + gk] : B[gk * ldb + gj]) : T(0);
+      }
+      __syncthreads();
+#pragma unroll
+      for (int k = 0; k < BK; ++k) {
+        T a[TM], b[TN];
+#pragma unroll
+        for (int m = 0; m < TM; ++m) a[m] = As[k][ty + 16 * m];
+#pragma unroll
+        for (int n = 0; n < TN; ++n) b[n] = Bs[k][tx + 16 * n];
+#pragma unroll
+        for (int m = 0; m < TM; ++m)
+#pragma unroll
+          for (int n = 0; n < TN; ++n) acc[m][n] += a[m] * b[n];
+      }
+      __syncthreads();
     }
+#pragma unroll
+    for (int m = 0; m < TM; ++m)
+#pragma unroll
+      for (int n = 0; n < TN; ++n) {
+        const int64_t gi = row0 + ty + 16 * m, gj = col0 + tx + 16 * n;
+        if (gi < M && gj < N) {
+          T* c = C + gi * ldc + gj;
+          *c = beta == T(0) ? alpha * acc[m][n] : alpha * acc[m][n] + beta * *c;
+        }
+      }
+  }
 }
 
 cublasStatus_t cublas_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float* alpha,
@@ -101,13 +108,18 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
-  if (gemm_engine() == GemmEngine::CuBLAS) {
+  // K == 0 (C = beta C) stays native: cuBLAS rejects the leading dimension 0 such an A or B has.
+  if (gemm_engine() == GemmEngine::CuBLAS && K > 0) {
+    // cuBLAS takes int sizes and leading dimensions.
+    MINIDL_CHECK(std::max({M, N, K, lda, ldb, ldc}) <= INT_MAX, "gemm (cublas): sizes M=", M, ", N=", N, ", K=", K,
+                 " (lda ", lda, ", ldb ", ldb, ", ldc ", ldc, ") do not fit cuBLAS's int; use the native engine");
     MINIDL_CUBLAS_CHECK(cublas_gemm(trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                     static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &alpha, B,
                                     static_cast<int>(ldb), A, static_cast<int>(lda), &beta, C, static_cast<int>(ldc)));
     return;
   }
-  const dim3 grid(static_cast<unsigned>((N + BN - 1) / BN), static_cast<unsigned>((M + BM - 1) / BM));
+  const dim3 grid(static_cast<unsigned>((N + BN - 1) / BN),
+                  static_cast<unsigned>(std::min<int64_t>((M + BM - 1) / BM, 65535)));
   gemm_tiled_kernel<<<grid, 256, 0, stream()>>>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   MINIDL_LAUNCH_CHECK();
 }

@@ -178,7 +178,9 @@ void cross_entropy_fwd(const T* logits, const int64_t* target, T* loss, T* lse, 
                        int64_t* status) {
   MINIDL_CUDA_CHECK(cudaMemsetAsync(status, 0, 2 * sizeof(int64_t), stream()));
   Tensor row_loss = empty({N}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
-  with_group_width(C, [&](auto w) {
+  // N == 0 (the front-end rejects it): no row kernel (a grid of 0 blocks is a launch error);
+  // the sum below then writes 0 / 0 = NaN, as the CPU does.
+  if (N > 0) with_group_width(C, [&](auto w) {
     constexpr int W = decltype(w)::value;
     const int64_t rows_per_block = W == 0 ? 1 : kBlock / W;
     const unsigned grid = static_cast<unsigned>((N + rows_per_block - 1) / rows_per_block);
