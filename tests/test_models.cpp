@@ -15,7 +15,7 @@ using namespace minidl::testing;
 
 TEST_CASE("model parameter totals match the reference summaries with every norm", "[models]") {
   const std::vector<std::pair<std::string, int64_t>> expected = {
-      {"skipnet48k", 48136}, {"convnet39k", 39056}, {"gapnet39k", 39490}, {"c10net48k", 48178}, {"resnet9", 6573130}};
+      {"minidl50k", 47890}, {"skipnet48k", 48136}, {"convnet39k", 39056}, {"gapnet39k", 39490}, {"c10net48k", 48178}, {"resnet9", 6573130}};
   for (const auto& [name, count] : expected)
     for (auto norm : {nn::NormKind::Batch, nn::NormKind::Group, nn::NormKind::Layer}) {
       INFO(name << " with " << nn::norm_kind_name(norm) << " norm");

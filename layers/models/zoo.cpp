@@ -4,7 +4,8 @@ namespace minidl::models {
 
 const std::vector<ModelInfo>& model_zoo() {
   static const std::vector<ModelInfo> zoo = {
-      {"minidl50k", "minidl's own (exploration)", 4, 0.0, {16, 24, 32, 40, 48, 64}, &minidl50k},
+      {"minidl50k", "47,890 params: minidl's own; full 3x3 residual blocks at 32x32, depthwise-separable blocks after, 24-48-80 channels", 4, 0.0,
+       {24, 48, 80}, &minidl50k},
       {"skipnet48k", "48,136 params: 8 skip blocks (8-16-32 channels), global average pool, 1x1 classifier", 4, 0.05,
        {8, 16, 32}, &skipnet48k},
       {"convnet39k", "39,056 params: conv-relu-norm stacks, 1x1 transitions, max pools, 5x5 average pool", 4, 0.0,
