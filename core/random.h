@@ -30,6 +30,19 @@ class Generator {
 // The process-wide generator used when an op is not given one (not thread-safe: give each
 // worker thread its own Generator).
 Generator& default_generator();
+
+// A Philox key for one (seed, epoch, stream) triple: splitmix64's finalizer applied twice, so
+// nearby seeds and epochs give unrelated streams, and each user (shuffling, augmentation) picks
+// its own stream constant so their numbers never coincide.
+inline uint64_t stream_key(uint64_t seed, uint64_t epoch, uint64_t stream) {
+  auto mix64 = [](uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  return mix64(seed ^ mix64(epoch ^ stream));
+}
 void manual_seed(uint64_t seed);
 
 // Uniform in [low, high) and standard normal (Box-Muller), drawn on the CPU and copied to the

@@ -17,13 +17,6 @@
 namespace minidl::data {
 namespace {
 
-// splitmix64's finalizer (see kernels/augment.cpp): (seed, epoch) -> an unrelated Philox key.
-uint64_t mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 constexpr uint64_t kShuffleStream = 0x73687566ull;  // "shuf": distinct from augmentation's stream
 
 }  // namespace
@@ -53,7 +46,7 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
   for (int64_t i = 0; i < n; ++i) order[i] = i;
   if (!opt_.shuffle_ || n < 2) return order;
   // Fisher-Yates, swap i with a uniform j in [0, i], random word i of a (seed, epoch) stream.
-  Generator gen(mix64(opt_.seed_ ^ mix64(static_cast<uint64_t>(epoch) ^ kShuffleStream)));
+  Generator gen(stream_key(opt_.seed_, static_cast<uint64_t>(epoch), kShuffleStream));
   const uint64_t off = gen.advance(static_cast<uint64_t>(n));
   for (int64_t i = n - 1; i > 0; --i) {
     const uint64_t j = (static_cast<uint64_t>(philox_bits(gen.seed(), off, i)) * static_cast<uint64_t>(i + 1)) >> 32;

@@ -18,15 +18,6 @@
 namespace minidl {
 namespace {
 
-// splitmix64's finalizer: spreads (seed, epoch) over the whole 64-bit Philox key, so nearby
-// seeds and epochs give unrelated streams.
-uint64_t mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // A tag so the augmentation stream never coincides with other users of the same seed (dropout
 // draws from the seed itself, the DataLoader's shuffle uses its own tag).
 constexpr uint64_t kAugmentStream = 0x61756731ull;  // "aug1"
@@ -51,7 +42,7 @@ AugmentParam draw_augment_param(const AugmentOptions& options, int64_t height, i
   MINIDL_CHECK(height > 0 && width > 0, "draw_augment_param: image size must be positive, got ", height, "x", width);
   MINIDL_CHECK(options.pad() >= 0, "augment: crop padding must be >= 0, got ", options.pad());
   // Two Philox counters (8 words) per sample: words 0..4 are dy, dx, flip, hole_y, hole_x.
-  Generator gen(mix64(seed ^ mix64(static_cast<uint64_t>(epoch) ^ kAugmentStream)));
+  Generator gen(stream_key(seed, static_cast<uint64_t>(epoch), kAugmentStream));
   gen.set_state(gen.seed(), 2 * static_cast<uint64_t>(index));
   const uint64_t off = gen.advance(8);
   auto word = [&](uint64_t k) { return philox_bits(gen.seed(), off, k); };

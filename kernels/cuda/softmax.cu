@@ -26,54 +26,6 @@ namespace {
 
 constexpr int kRowBlock = 512;  // threads per block when one block owns one long row
 
-__device__ inline float dexp(float v) { return expf(v); }
-__device__ inline double dexp(double v) { return exp(v); }
-__device__ inline float dlog(float v) { return logf(v); }
-__device__ inline double dlog(double v) { return log(v); }
-template <class T>
-__device__ inline T dmax(T a, T b) { return a < b ? b : a; }  // std::max's semantics, as on the CPU
-template <class T>
-__device__ inline T neg_inf() { return -static_cast<T>(INFINITY); }
-
-// Max over the whole block, every thread gets it (block_reduce_sum's pattern, cuda_utils.cuh).
-template <class T>
-__device__ T block_reduce_max(T v) {
-  __shared__ T warp_max[32];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  for (int off = 16; off > 0; off /= 2) v = dmax(v, __shfl_down_sync(0xffffffffu, v, off));
-  __syncthreads();  // warp_max may still be read by a previous call
-  if (lane == 0) warp_max[warp] = v;
-  __syncthreads();
-  const int nwarps = blockDim.x / 32;
-  T total = lane < nwarps ? warp_max[lane] : neg_inf<T>();
-  if (warp == 0)
-    for (int off = 16; off > 0; off /= 2) total = dmax(total, __shfl_down_sync(0xffffffffu, total, off));
-  if (threadIdx.x == 0) warp_max[0] = total;
-  __syncthreads();
-  return warp_max[0];
-}
-
-// Reductions over the W lanes of a group (every lane gets the result); W = 0: the whole block.
-// All 32 lanes of a warp must call them (full mask), including lanes whose row is past the end.
-template <int W, class T>
-__device__ T group_max(T v) {
-  if constexpr (W == 0) {
-    return block_reduce_max(v);
-  } else {
-    for (int off = W / 2; off > 0; off /= 2) v = dmax(v, __shfl_xor_sync(0xffffffffu, v, off, W));
-    return v;
-  }
-}
-template <int W, class T>
-__device__ T group_sum(T v) {
-  if constexpr (W == 0) {
-    return block_reduce_sum(v);
-  } else {
-    for (int off = W / 2; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off, W);
-    return v;
-  }
-}
-
 // Where a thread works in the row kernels: its row, its first column, the column stride.
 template <int W>
 struct RowSlot {
