@@ -9,7 +9,9 @@
 // if it still fails, the error names the request and the allocator's counts.
 // MINIDL_CUDA_NO_CACHE=1 turns the cache off (exact-size cudaMalloc / cudaFree per tensor; slow):
 // for compute-sanitizer memcheck, so an overrun past a tensor's end leaves its allocation
-// instead of landing in the rounding slack or in a neighbouring cached block unnoticed.
+// instead of landing in the rounding slack or in a neighbouring cached block unnoticed. The CUDA
+// interpreter (MINIDL_CUDA=EMULATE) runs without the cache unless MINIDL_CUDA_NO_CACHE=0, so
+// AddressSanitizer sees exact tensor sizes and every use of a freed tensor.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -38,7 +40,8 @@ size_t round_size(size_t n) {
 bool caching_disabled() {
   static const bool off = [] {
     const char* v = std::getenv("MINIDL_CUDA_NO_CACHE");
-    return v && *v && std::strcmp(v, "0") != 0;
+    if (!v || !*v) return MINIDL_CUDA_EMULATION != 0;
+    return std::strcmp(v, "0") != 0;
   }();
   return off;
 }
@@ -74,9 +77,13 @@ class CachingAllocator final : public Allocator {
     stats_.current_bytes -= static_cast<int64_t>(size);
     --stats_.live_blocks;
     if (no_cache_) {
-      // cudaFree waits for the device first. Never throw from here: a failure (e.g. at exit,
-      // after the runtime unloaded) is dropped, and cleared so no later launch check reports it.
-      if (cudaFree(ptr) != cudaSuccess) cudaGetLastError();
+      // Work queued on the (non-blocking) stream may still use the block: wait for it
+      // explicitly rather than rely on cudaFree's implicit device synchronization. Never throw
+      // from here: a failure (e.g. at exit, after the runtime unloaded) is dropped, and cleared
+      // so no later launch check reports it.
+      const cudaError_t synced = cudaStreamSynchronize(stream());
+      const cudaError_t freed = cudaFree(ptr);
+      if (synced != cudaSuccess || freed != cudaSuccess) cudaGetLastError();
       return;
     }
     free_[size].push_back(ptr);

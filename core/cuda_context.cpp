@@ -1,8 +1,10 @@
-// The CUDA context: availability, the stream, library handles, copies, launch checks.
-// Compiled in every build; without the CUDA backend only is_available() / device_count() answer
-// (false / 0) and the rest reports that CUDA was not built.
+// The CUDA context: availability, the stream, library handles, copies, launch checks and the
+// data-error slot. Compiled in every build; without the CUDA backend only is_available() /
+// device_count() answer (false / 0) and the rest reports that CUDA was not built. In the CUDA
+// interpreter build the runtime calls below are those of core/cuda_emulation.cpp.
 #include "core/cuda_context.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -37,6 +39,10 @@ void require_gpu() {
   MINIDL_CHECK(is_available(), "a CUDA operation was requested but no GPU is available "
                "(cudaGetDeviceCount found none); use the CPU device");
 }
+std::atomic<int64_t*>& host_slot() {  // the host address of data_error_slot()'s buffer, null until it exists
+  static std::atomic<int64_t*> p{nullptr};
+  return p;
+}
 }  // namespace
 
 std::string device_name() {
@@ -56,6 +62,7 @@ cudaStream_t stream() {
   return s;
 }
 
+#if MINIDL_WITH_CUBLAS
 cublasHandle_t cublas_handle() {
   static cublasHandle_t h = [] {
     cublasHandle_t handle = nullptr;
@@ -68,6 +75,9 @@ cublasHandle_t cublas_handle() {
   return h;
 }
 
+#endif
+
+#if MINIDL_WITH_CUDNN
 cudnnHandle_t cudnn_handle() {
   static cudnnHandle_t h = [] {
     cudnnHandle_t handle = nullptr;
@@ -77,6 +87,7 @@ cudnnHandle_t cudnn_handle() {
   }();
   return h;
 }
+#endif
 
 bool sync_after_launch() {
   static const bool sync = [] {
@@ -88,13 +99,47 @@ bool sync_after_launch() {
 
 void launch_check(const char* file, int line) {
   cudaError_t err = cudaGetLastError();
+#if MINIDL_CUDA_EMULATION
+  // Launches are synchronous: the report names the kernel, the block and the threads.
+  if (err != cudaSuccess)
+    detail::throw_error(file, line, str("CUDA kernel launch failed: ", cudaGetErrorName(err), ": ",
+                                        emu::take_launch_report()));
+#else
   if (err == cudaSuccess && sync_after_launch()) err = cudaStreamSynchronize(stream());
   if (err != cudaSuccess)
     detail::throw_error(file, line, str("CUDA kernel launch failed: ", cudaGetErrorName(err), " (",
                                         cudaGetErrorString(err), ")",
                                         sync_after_launch() ? "" : "; rerun with MINIDL_CUDA_SYNC=1 to find the kernel"));
+#endif
 }
 
+int64_t* data_error_slot() {
+  // Mapped pinned host memory: the kernel's write reaches the host without a copy, and the
+  // host reads it after any synchronization. Allocated once, never freed.
+  static int64_t* device_ptr = [] {
+    require_gpu();
+    void* host = nullptr;
+    MINIDL_CUDA_CHECK(cudaHostAlloc(&host, 4 * sizeof(int64_t), cudaHostAllocMapped));
+    std::memset(host, 0, 4 * sizeof(int64_t));
+    void* dev = nullptr;
+    MINIDL_CUDA_CHECK(cudaHostGetDevicePointer(&dev, host, 0));
+    host_slot().store(static_cast<int64_t*>(host));
+    return static_cast<int64_t*>(dev);
+  }();
+  return device_ptr;
+}
+
+void check_data_errors() {
+  volatile int64_t* slot = host_slot().load();
+  if (!slot || slot[0] == 0) return;
+  const int64_t code = slot[0], value = slot[1], limit = slot[2];
+  slot[0] = 0;
+  const char* op = code == static_cast<int64_t>(DataError::NllLossTarget) ? "nll_loss" : "cross_entropy";
+  MINIDL_FAIL(op, ": target value ", value, " is out of range for ", limit, " classes (expected 0 <= target < ",
+              limit, "); found on the GPU by an earlier ", op, " call and reported at this synchronization");
+}
+
+#if MINIDL_WITH_CUBLAS
 const char* cublas_status_string(cublasStatus_t s) {
   switch (s) {
     case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
@@ -109,10 +154,12 @@ const char* cublas_status_string(cublasStatus_t s) {
     default: return "unknown cuBLAS status";
   }
 }
+#endif
 
 void synchronize() {
   require_gpu();
   MINIDL_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  check_data_errors();
 }
 
 void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t n) {
@@ -121,7 +168,10 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
                                                  : cudaMemcpyDeviceToDevice;
   MINIDL_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, kind, stream()));
   // The host side must see the data (or be free to reuse its buffer) when this returns.
-  if (kind == cudaMemcpyDeviceToHost) MINIDL_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  if (kind == cudaMemcpyDeviceToHost) {
+    MINIDL_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    check_data_errors();
+  }
 }
 
 #else  // built without CUDA
@@ -134,6 +184,8 @@ Allocator& device_allocator() { MINIDL_FAIL("minidl was built without CUDA"); }
 void copy_bytes(void*, Device, const void*, Device, size_t) { MINIDL_FAIL("minidl was built without CUDA"); }
 void convert(const void*, DType, void*, DType, int64_t) { MINIDL_FAIL("minidl was built without CUDA"); }
 void fill(void*, DType, int64_t, double) { MINIDL_FAIL("minidl was built without CUDA"); }
+int64_t* data_error_slot() { MINIDL_FAIL("minidl was built without CUDA"); }
+void check_data_errors() {}
 
 #endif
 

@@ -4,6 +4,8 @@
 // created the first time they are needed. A machine without a GPU or driver is a normal
 // condition: is_available() returns false and nothing else is touched.
 // Kernel-side helpers (check macros, the stream, launch checks) are in core/cuda_utils.cuh.
+// In the CUDA interpreter build (MINIDL_CUDA=EMULATE) the same code runs on the CPU and
+// is_available() is true: the "GPU" is core/cuda_emulation.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +22,21 @@ namespace minidl::cuda {
 bool is_available();
 int device_count();
 std::string device_name();  // e.g. "NVIDIA H100 80GB HBM3"
-void synchronize();         // waits for all queued work; reports asynchronous faults
+// Waits for all queued work; reports asynchronous faults and data errors (below).
+void synchronize();
+// True in the CUDA interpreter build (MINIDL_CUDA=EMULATE).
+constexpr bool is_emulated() { return MINIDL_CUDA_EMULATION != 0; }
+
+// Data errors found by kernels (a class label out of range in a loss) do not cost a
+// synchronization per call: the kernel writes {code, value, limit} into a small buffer of mapped
+// host memory, data_error_slot() (a device address), and the next synchronization point
+// (synchronize(), any device-to-host copy such as Tensor::item() or to(Device::cpu())) throws
+// minidl::Error with the message and clears the buffer. Like a device-side assert in PyTorch,
+// the error surfaces at that later call, not at the op that found it.
+enum class DataError : int64_t { None = 0, NllLossTarget = 1, CrossEntropyTarget = 2 };
+int64_t* data_error_slot();
+// Throws (and clears) a data error recorded since the last check; call only after a sync.
+void check_data_errors();
 
 // The caching device allocator (reuses freed blocks; see stats()).
 Allocator& device_allocator();

@@ -19,11 +19,10 @@ __global__ void fill_kernel(T* dst, T value, int64_t n) {
 template <class Src>
 void convert_from(const Src* src, void* dst, DType dst_dtype, int64_t n) {
   switch (dst_dtype) {
-    case DType::Float32: convert_kernel<<<grid_for(n), kBlock, 0, stream()>>>(src, static_cast<float*>(dst), n); break;
-    case DType::Float64: convert_kernel<<<grid_for(n), kBlock, 0, stream()>>>(src, static_cast<double*>(dst), n); break;
-    case DType::Int64: convert_kernel<<<grid_for(n), kBlock, 0, stream()>>>(src, static_cast<int64_t*>(dst), n); break;
+    case DType::Float32: MINIDL_LAUNCH(grid_for(n), kBlock, convert_kernel)(src, static_cast<float*>(dst), n); break;
+    case DType::Float64: MINIDL_LAUNCH(grid_for(n), kBlock, convert_kernel)(src, static_cast<double*>(dst), n); break;
+    case DType::Int64: MINIDL_LAUNCH(grid_for(n), kBlock, convert_kernel)(src, static_cast<int64_t*>(dst), n); break;
   }
-  MINIDL_LAUNCH_CHECK();
 }
 
 }  // namespace
@@ -40,11 +39,10 @@ void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64
 void fill(void* dst, DType dtype, int64_t n, double value) {
   if (n == 0) return;
   switch (dtype) {
-    case DType::Float32: fill_kernel<<<grid_for(n), kBlock, 0, stream()>>>(static_cast<float*>(dst), static_cast<float>(value), n); break;
-    case DType::Float64: fill_kernel<<<grid_for(n), kBlock, 0, stream()>>>(static_cast<double*>(dst), value, n); break;
-    case DType::Int64: fill_kernel<<<grid_for(n), kBlock, 0, stream()>>>(static_cast<int64_t*>(dst), static_cast<int64_t>(value), n); break;
+    case DType::Float32: MINIDL_LAUNCH(grid_for(n), kBlock, fill_kernel)(static_cast<float*>(dst), static_cast<float>(value), n); break;
+    case DType::Float64: MINIDL_LAUNCH(grid_for(n), kBlock, fill_kernel)(static_cast<double*>(dst), value, n); break;
+    case DType::Int64: MINIDL_LAUNCH(grid_for(n), kBlock, fill_kernel)(static_cast<int64_t*>(dst), static_cast<int64_t>(value), n); break;
   }
-  MINIDL_LAUNCH_CHECK();
 }
 
 }  // namespace minidl::cuda

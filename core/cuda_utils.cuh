@@ -1,14 +1,27 @@
 // Helpers for the .cu files (and the few .cpp files that call the CUDA runtime directly):
 // error-check macros that throw minidl::Error with file:line and the decoded message, the one
-// stream every kernel runs on, lazily created cuBLAS / cuDNN handles, and launch helpers.
+// stream every kernel runs on, lazily created cuBLAS / cuDNN handles, and the launch helper.
 //
-//   my_kernel<<<grid_for(n), kBlock, 0, stream()>>>(...);
-//   MINIDL_LAUNCH_CHECK();   // after EVERY launch; with MINIDL_CUDA_SYNC=1 it also synchronizes,
-//                            // so an asynchronous fault is reported at the kernel that caused it
+//   MINIDL_LAUNCH(grid_for(n), kBlock, my_kernel)(x, y, n);
+//   MINIDL_LAUNCH(grid, kThreads, conv_kernel<T, Mode::Forward, 128, 64, 8, 4>)(args);
+//
+// Every kernel launch goes through MINIDL_LAUNCH. Under nvcc it is exactly
+// `kernel<<<grid, block, 0, stream()>>>(args);` (template arguments are deduced from the
+// arguments as usual; the kernel comes last so commas in its template arguments need no
+// parentheses) followed by the launch check: with MINIDL_CUDA_SYNC=1 the check also
+// synchronizes, so an asynchronous fault is reported at the kernel that caused it. In the CUDA
+// interpreter build (MINIDL_CUDA=EMULATE, core/cuda_emulation.h) the same line runs the kernel
+// on the CPU and the check reports what the interpreter found.
 #pragma once
+#if MINIDL_CUDA_EMULATION
+#include "core/cuda_emulation.h"
+#else
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#if MINIDL_WITH_CUDNN
 #include <cudnn.h>
+#endif
+#endif
 
 #include <cstdint>
 
@@ -17,11 +30,32 @@
 namespace minidl::cuda {
 
 cudaStream_t stream();
+#if MINIDL_WITH_CUBLAS
 cublasHandle_t cublas_handle();
-cudnnHandle_t cudnn_handle();
-bool sync_after_launch();  // MINIDL_CUDA_SYNC=1
-void launch_check(const char* file, int line);
 const char* cublas_status_string(cublasStatus_t s);
+#endif
+#if MINIDL_WITH_CUDNN
+cudnnHandle_t cudnn_handle();
+#endif
+bool sync_after_launch();  // MINIDL_CUDA_SYNC=1
+// Throws minidl::Error (at file:line, the launch site) when the last launch failed.
+void launch_check(const char* file, int line);
+
+// MINIDL_LAUNCH's check: its for-loop runs the launch (the loop body) once, then check().
+class LaunchCheck {
+ public:
+  LaunchCheck(const char* file, int line) : file_(file), line_(line) {}
+  bool pending() const { return pending_; }
+  void check() {
+    pending_ = false;
+    launch_check(file_, line_);
+  }
+
+ private:
+  const char* file_;
+  int line_;
+  bool pending_ = true;
+};
 
 constexpr int kBlock = 256;  // threads per block for elementwise (grid-stride) kernels
 // Enough blocks to cover n elements with kBlock threads, capped: the grid-stride loop does the rest.
@@ -30,7 +64,7 @@ inline unsigned grid_for(int64_t n, int block = kBlock) {
   return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 * 8 ? 65535 * 8 : blocks));
 }
 
-#ifdef __CUDACC__
+#if defined(__CUDACC__) || MINIDL_CUDA_EMULATION
 // Sum of v over the whole block (every thread gets the result). blockDim.x must be a multiple
 // of 32 and at most 1024. Warp shuffles first, then one value per warp through shared memory.
 template <class T>
@@ -41,11 +75,14 @@ __device__ T block_reduce_sum(T v) {
   __syncthreads();  // warp_sums may still be read by a previous call
   if (lane == 0) warp_sums[warp] = v;
   __syncthreads();
-  const int nwarps = blockDim.x / 32;
-  T total = lane < nwarps ? warp_sums[lane] : T(0);
-  if (warp == 0)
+  // Only warp 0 reads the per-warp sums, so its lane 0 may overwrite warp_sums[0] afterwards
+  // without a race (the shuffles order the reads of warp 0 before that write).
+  if (warp == 0) {
+    const int nwarps = blockDim.x / 32;
+    T total = lane < nwarps ? warp_sums[lane] : T(0);
     for (int off = 16; off > 0; off /= 2) total += __shfl_down_sync(0xffffffffu, total, off);
-  if (threadIdx.x == 0) warp_sums[0] = total;
+    if (lane == 0) warp_sums[0] = total;
+  }
   __syncthreads();
   return warp_sums[0];
 }
@@ -67,11 +104,12 @@ __device__ T block_reduce_max(T v) {
   __syncthreads();  // warp_max may still be read by a previous call
   if (lane == 0) warp_max[warp] = v;
   __syncthreads();
-  const int nwarps = blockDim.x / 32;
-  T total = lane < nwarps ? warp_max[lane] : neg_inf<T>();
-  if (warp == 0)
+  if (warp == 0) {
+    const int nwarps = blockDim.x / 32;
+    T total = lane < nwarps ? warp_max[lane] : neg_inf<T>();
     for (int off = 16; off > 0; off /= 2) total = dmax(total, __shfl_down_sync(0xffffffffu, total, off));
-  if (threadIdx.x == 0) warp_max[0] = total;
+    if (lane == 0) warp_max[0] = total;
+  }
   __syncthreads();
   return warp_max[0];
 }
@@ -114,6 +152,7 @@ __device__ T group_sum(T v) {
                                     cudaGetErrorName(err_), " (", cudaGetErrorString(err_), ")")); \
   } while (0)
 
+#if MINIDL_WITH_CUBLAS
 #define MINIDL_CUBLAS_CHECK(expr)                                                                \
   do {                                                                                           \
     const cublasStatus_t st_ = (expr);                                                           \
@@ -121,7 +160,9 @@ __device__ T group_sum(T v) {
       ::minidl::detail::throw_error(__FILE__, __LINE__, ::minidl::str("cuBLAS error in ", #expr, ": ", \
                                     ::minidl::cuda::cublas_status_string(st_)));                 \
   } while (0)
+#endif
 
+#if MINIDL_WITH_CUDNN
 #define MINIDL_CUDNN_CHECK(expr)                                                                 \
   do {                                                                                           \
     const cudnnStatus_t st_ = (expr);                                                            \
@@ -129,5 +170,19 @@ __device__ T group_sum(T v) {
       ::minidl::detail::throw_error(__FILE__, __LINE__, ::minidl::str("cuDNN error in ", #expr, ": ", \
                                     cudnnGetErrorString(st_)));                                  \
   } while (0)
+#endif
 
-#define MINIDL_LAUNCH_CHECK() ::minidl::cuda::launch_check(__FILE__, __LINE__)
+// MINIDL_LAUNCH(grid, block, kernel)(args...): see the top of this file.
+#if MINIDL_CUDA_EMULATION
+#define MINIDL_LAUNCH(grid, block, ...)                                                               \
+  for (::minidl::cuda::LaunchCheck minidl_launch_(__FILE__, __LINE__); minidl_launch_.pending();      \
+       minidl_launch_.check())                                                                        \
+  ::minidl::emu::kernel_launch((grid), (block), #__VA_ARGS__, __FILE__, __LINE__, [](auto&&... minidl_a_) { \
+    __VA_ARGS__(static_cast<decltype(minidl_a_)&&>(minidl_a_)...);                                    \
+  })
+#else
+#define MINIDL_LAUNCH(grid, block, ...)                                                          \
+  for (::minidl::cuda::LaunchCheck minidl_launch_(__FILE__, __LINE__); minidl_launch_.pending(); \
+       minidl_launch_.check())                                                                   \
+  __VA_ARGS__<<<(grid), (block), 0, ::minidl::cuda::stream()>>>
+#endif

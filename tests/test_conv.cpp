@@ -258,7 +258,7 @@ TEST_CASE("conv2d cuda parity", "[cuda][conv]") {
   }
 }
 
-TEST_CASE("conv2d cudnn agrees with native", "[cuda][conv]") {
+TEST_CASE("conv2d cudnn agrees with native", "[cuda][conv][cudnn]") {
   const NativeConvAtExit restore{};
   uint64_t seed = 50;
   for (const ConvCase& c : cuda_cases()) {
@@ -285,9 +285,11 @@ TEST_CASE("conv2d cudnn agrees with native", "[cuda][conv]") {
   }
 }
 
-TEST_CASE("conv2d cuda gradcheck float64", "[cuda][conv][gradcheck]") {
-  // A subset of the CPU cases (stride 1 and 2, groups, depthwise, non-square, no bias) on a
-  // smaller batch, with both engines.
+namespace {
+
+// A subset of the CPU gradcheck cases (stride 1 and 2, groups, depthwise, non-square, no bias)
+// on a smaller batch, with the given engine.
+void gradcheck_conv_on_cuda(ConvEngine engine) {
   const std::vector<ConvCase> cases = {
       {"3x3 pad 1", {2, 6, 5, 7}, {4, 6, 3, 3}, Conv2dOptions().padding(1), true},
       {"3x3 stride 2 pad 1", {2, 6, 5, 7}, {4, 6, 3, 3}, Conv2dOptions().stride(2).padding(1), true},
@@ -296,18 +298,21 @@ TEST_CASE("conv2d cuda gradcheck float64", "[cuda][conv][gradcheck]") {
       {"3x2 kernel pad (1, 0) no bias", {2, 6, 5, 7}, {4, 6, 3, 2}, Conv2dOptions().padding(1, 0), false},
   };
   const NativeConvAtExit restore{};
-  for (ConvEngine engine : {ConvEngine::Native, ConvEngine::CuDNN}) {
-    set_conv_engine(engine);
-    uint64_t seed = 10;
-    for (const ConvCase& c : cases) {
-      INFO(c.what << " engine " << engine_name(engine));
-      auto leaf = [&](const Shape& shape) {
-        return rand_leaf(shape, seed++).detach().to(Device::cuda()).requires_grad_();
-      };
-      std::vector<Tensor> in = {leaf(c.x), leaf(c.w)};
-      if (c.bias) in.push_back(leaf({c.w[0]}));
-      CHECK_GRADCHECK(gradcheck([&](const auto& t) { return conv_of(c, t); }, in));
-    }
+  set_conv_engine(engine);
+  uint64_t seed = 10;
+  for (const ConvCase& c : cases) {
+    INFO(c.what << " engine " << engine_name(engine));
+    auto leaf = [&](const Shape& shape) { return rand_leaf(shape, seed++).detach().to(Device::cuda()).requires_grad_(); };
+    std::vector<Tensor> in = {leaf(c.x), leaf(c.w)};
+    if (c.bias) in.push_back(leaf({c.w[0]}));
+    CHECK_GRADCHECK(gradcheck([&](const auto& t) { return conv_of(c, t); }, in));
   }
-  set_conv_engine(ConvEngine::Native);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d cuda gradcheck float64", "[cuda][conv][gradcheck]") { gradcheck_conv_on_cuda(ConvEngine::Native); }
+
+TEST_CASE("conv2d cudnn gradcheck float64", "[cuda][conv][gradcheck][cudnn]") {
+  gradcheck_conv_on_cuda(ConvEngine::CuDNN);
 }

@@ -40,27 +40,33 @@ TEST_CASE("linear errors name the shapes", "[linear][errors]") {
   CHECK_THROWS_WITH(ops::linear(zeros({2, 3, 1}), zeros({4, 3})), Catch::Contains("2-D"));
 }
 
-TEST_CASE("linear cuda parity", "[cuda][linear]") {
+namespace {
+
+// linear and matmul on the GPU with `engine` against the CPU (float32), forward and gradients,
+// on sizes that are not multiples of any tile size.
+void check_linear_cuda_parity(GemmEngine engine) {
   // Native again when the case ends, also through an exception (else cuBLAS stays selected).
   struct NativeAtExit {
     ~NativeAtExit() { set_gemm_engine(GemmEngine::Native); }
   } const restore{};
-  // Sizes that are not multiples of any tile size.
+  set_gemm_engine(engine);
   const Tensor x = rand({37, 45}, {}, nullptr, -1, 1), w = rand({29, 45}, {}, nullptr, -1, 1), b = rand({29}, {}, nullptr, -1, 1);
-  for (GemmEngine engine : {GemmEngine::Native, GemmEngine::CuBLAS}) {
-    set_gemm_engine(engine);
-    Tensor xc = x.clone().requires_grad_(), wc = w.clone().requires_grad_(), bc = b.clone().requires_grad_();
-    Tensor xg = x.to(Device::cuda()).requires_grad_(), wg = w.to(Device::cuda()).requires_grad_(),
-           bg = b.to(Device::cuda()).requires_grad_();
-    Tensor yc = ops::linear(xc, wc, bc), yg = ops::linear(xg, wg, bg);
-    CHECK_CLOSE(yg.to(Device::cpu()), yc, 1e-4, 1e-5);
-    ops::sum(ops::mul(yc, yc)).backward();
-    ops::sum(ops::mul(yg, yg)).backward();
-    CHECK_CLOSE(xg.grad().to(Device::cpu()), xc.grad(), 1e-4, 1e-4);
-    CHECK_CLOSE(wg.grad().to(Device::cpu()), wc.grad(), 1e-4, 1e-4);
-    CHECK_CLOSE(bg.grad().to(Device::cpu()), bc.grad(), 1e-4, 1e-4);
-    CHECK_CLOSE(ops::matmul(xg, wg.detach().to(Device::cpu()).view({45, 29}).to(Device::cuda())).to(Device::cpu()),
-                ops::matmul(xc.detach(), wc.detach().view({45, 29})), 1e-4, 1e-5);
-  }
-  set_gemm_engine(GemmEngine::Native);
+  Tensor xc = x.clone().requires_grad_(), wc = w.clone().requires_grad_(), bc = b.clone().requires_grad_();
+  Tensor xg = x.to(Device::cuda()).requires_grad_(), wg = w.to(Device::cuda()).requires_grad_(),
+         bg = b.to(Device::cuda()).requires_grad_();
+  Tensor yc = ops::linear(xc, wc, bc), yg = ops::linear(xg, wg, bg);
+  CHECK_CLOSE(yg.to(Device::cpu()), yc, 1e-4, 1e-5);
+  ops::sum(ops::mul(yc, yc)).backward();
+  ops::sum(ops::mul(yg, yg)).backward();
+  CHECK_CLOSE(xg.grad().to(Device::cpu()), xc.grad(), 1e-4, 1e-4);
+  CHECK_CLOSE(wg.grad().to(Device::cpu()), wc.grad(), 1e-4, 1e-4);
+  CHECK_CLOSE(bg.grad().to(Device::cpu()), bc.grad(), 1e-4, 1e-4);
+  CHECK_CLOSE(ops::matmul(xg, wg.detach().to(Device::cpu()).view({45, 29}).to(Device::cuda())).to(Device::cpu()),
+              ops::matmul(xc.detach(), wc.detach().view({45, 29})), 1e-4, 1e-5);
 }
+
+}  // namespace
+
+TEST_CASE("linear cuda parity", "[cuda][linear]") { check_linear_cuda_parity(GemmEngine::Native); }
+
+TEST_CASE("linear cublas parity", "[cuda][linear][cublas]") { check_linear_cuda_parity(GemmEngine::CuBLAS); }

@@ -382,7 +382,7 @@ TEST_CASE("layer_norm cuda parity", "[cuda][norm]") {
   }
 }
 
-TEST_CASE("batch_norm cudnn agrees with native", "[cuda][norm]") {
+TEST_CASE("batch_norm cudnn agrees with native", "[cuda][norm][cudnn]") {
   // Native again when the case ends, also through an exception (else cuDNN stays selected).
   struct NativeAtExit {
     ~NativeAtExit() { set_batch_norm_engine(BatchNormEngine::Native); }

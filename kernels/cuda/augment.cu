@@ -43,8 +43,7 @@ template <class T>
 void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t n, const AugmentConfig& cfg) {
   const int64_t total = n * cfg.channels * cfg.height * cfg.width;
   if (total == 0) return;
-  augment_fwd_kernel<T><<<grid_for(total), kBlock, 0, stream()>>>(src, params, out, total, cfg);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(total), kBlock, augment_fwd_kernel<T>)(src, params, out, total, cfg);
 }
 
 #define INSTANTIATE(T) \

@@ -206,8 +206,7 @@ void launch_igemm(const IgemmArgs& a, const T* in, const T* wt, const T* bias, T
   const int64_t M = a.N * a.Hout * a.Wout;
   const dim3 grid(static_cast<unsigned>((M + BM - 1) / BM), static_cast<unsigned>((a.Cog + BN - 1) / BN),
                   static_cast<unsigned>(groups));
-  conv_igemm_kernel<T, kMode, BM, BN, TM, TN><<<grid, kThreads, 0, stream()>>>(a, in, wt, bias, out);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid, kThreads, conv_igemm_kernel<T, kMode, BM, BN, TM, TN>)(a, in, wt, bias, out);
 }
 
 // Picks the output tile by the number of output channels per group (the GEMM's columns).
@@ -223,11 +222,10 @@ template <class T>
 Tensor relayout_weights(const Conv2dShape& s, const T* w, bool swap) {
   const int64_t n = s.K * s.Cg() * s.R * s.S;
   Tensor wt = empty({n}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
-  relayout_weights_kernel<<<grid_for(n), kBlock, 0, stream()>>>(w, wt.data<T>(), static_cast<int>(s.K),
+  MINIDL_LAUNCH(grid_for(n), kBlock, relayout_weights_kernel)(w, wt.data<T>(), static_cast<int>(s.K),
                                                                 static_cast<int>(s.Cg()), static_cast<int>(s.R),
                                                                 static_cast<int>(s.S), static_cast<int>(s.groups),
                                                                 swap, n);
-  MINIDL_LAUNCH_CHECK();
   return wt;
 }
 
@@ -395,14 +393,13 @@ void launch_wgrad(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
     out = part.data<T>();
   }
   const dim3 grid(static_cast<unsigned>(blocks), 1, static_cast<unsigned>(splits));
-  conv_wgrad_kernel<T, BM, BN, TM, TN><<<grid, kThreads, 0, stream()>>>(a, x, dy, out);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid, kThreads, conv_wgrad_kernel<T, BM, BN, TM, TN>)(a, x, dy, out);
   if (splits > 1) {
-    sum_splits_kernel<<<grid_for(nw), kBlock, 0, stream()>>>(out, dw, static_cast<int>(splits), nw);
-    MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(grid_for(nw), kBlock, sum_splits_kernel)(out, dw, static_cast<int>(splits), nw);
   }
 }
 
+#if MINIDL_WITH_CUDNN
 // ---- cuDNN engine --------------------------------------------------------------------------------
 template <class T>
 cudnnDataType_t cudnn_type() {
@@ -594,12 +591,16 @@ void cudnn_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* d
   if (db) bias_bwd<T>(dy, db, s.N, s.K, s.P * s.Q);
 }
 
+#endif  // MINIDL_WITH_CUDNN
+
 }  // namespace
 
 template <class T>
 void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   if (s.N == 0) return;
+#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
   if (conv_engine() == ConvEngine::CuDNN) return cudnn_fwd(s, x, w, bias, y);
+#endif
   const Tensor wt = relayout_weights(s, w, false);
   const IgemmArgs a{s.N,
                     static_cast<int>(s.C),
@@ -622,7 +623,9 @@ void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* 
 template <class T>
 void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   if (s.N == 0) return;
+#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
   if (conv_engine() == ConvEngine::CuDNN) return cudnn_bwd_data(s, dy, w, dx);
+#endif
   const Tensor wt = relayout_weights(s, w, true);
   // The GEMM reads dy (K channels, P x Q) and writes dx (C channels, H x W).
   const IgemmArgs a{s.N,
@@ -651,7 +654,9 @@ void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* 
     if (db) cuda::fill(db, dtype_of<T>(), s.K, 0.0);
     return;
   }
+#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
   if (conv_engine() == ConvEngine::CuDNN) return cudnn_bwd_weight(s, x, dy, dw, db);
+#endif
   if (s.Kg() > 32 && s.Cg() > 32) launch_wgrad<T, 64, 64, 4, 4>(s, x, dy, dw);
   else launch_wgrad<T, 32, 32, 2, 2>(s, x, dy, dw);
   if (db) bias_bwd<T>(dy, db, s.N, s.K, s.P * s.Q);

@@ -51,24 +51,21 @@ template <class T>
 void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale, uint64_t seed, uint64_t offset) {
   if (n == 0) return;
   if (group == 1) {
-    dropout_kernel<<<grid_for((n + 3) / 4), kBlock, 0, stream()>>>(x, y, n, p, scale, seed, offset);
-    MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(grid_for((n + 3) / 4), kBlock, dropout_kernel)(x, y, n, p, scale, seed, offset);
     return;
   }
   const int64_t channels = n / group;
   // The temporary comes from the caching allocator (freed back to its cache when this returns;
   // the stream orders the reuse after the kernels below).
   Tensor factor = empty({channels}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
-  channel_factor_kernel<<<grid_for(channels), kBlock, 0, stream()>>>(factor.data<T>(), channels, p, scale, seed,
+  MINIDL_LAUNCH(grid_for(channels), kBlock, channel_factor_kernel)(factor.data<T>(), channels, p, scale, seed,
                                                                      offset);
-  MINIDL_LAUNCH_CHECK();
   // int32 division is several times cheaper than int64 on the GPU; safe while i + grid stride < 2^31.
   if (n + static_cast<int64_t>(grid_for(n)) * kBlock < INT32_MAX)
-    channel_scale_kernel<T, int32_t><<<grid_for(n), kBlock, 0, stream()>>>(x, factor.data<T>(), y, int32_t(n),
+    MINIDL_LAUNCH(grid_for(n), kBlock, channel_scale_kernel<T, int32_t>)(x, factor.data<T>(), y, int32_t(n),
                                                                            int32_t(group));
   else
-    channel_scale_kernel<T, int64_t><<<grid_for(n), kBlock, 0, stream()>>>(x, factor.data<T>(), y, n, group);
-  MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(grid_for(n), kBlock, channel_scale_kernel<T, int64_t>)(x, factor.data<T>(), y, n, group);
 }
 
 #define INSTANTIATE(T) \

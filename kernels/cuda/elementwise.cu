@@ -37,32 +37,27 @@ __global__ void relu_bwd_kernel(const T* y, const T* dy, T* dx, int64_t n) {
 template <class T>
 void axpby(T alpha, const T* a, T beta, const T* b, T* y, int64_t n) {
   if (n == 0) return;
-  axpby_kernel<<<grid_for(n), kBlock, 0, stream()>>>(alpha, a, beta, b, y, n);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(n), kBlock, axpby_kernel)(alpha, a, beta, b, y, n);
 }
 template <class T>
 void mul(const T* a, const T* b, T* y, int64_t n) {
   if (n == 0) return;
-  mul_kernel<<<grid_for(n), kBlock, 0, stream()>>>(a, b, y, n);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(n), kBlock, mul_kernel)(a, b, y, n);
 }
 template <class T>
 void affine(const T* x, T scale, T shift, T* y, int64_t n) {
   if (n == 0) return;
-  affine_kernel<<<grid_for(n), kBlock, 0, stream()>>>(x, scale, shift, y, n);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(n), kBlock, affine_kernel)(x, scale, shift, y, n);
 }
 template <class T>
 void relu_fwd(const T* x, T* y, int64_t n) {
   if (n == 0) return;
-  relu_fwd_kernel<<<grid_for(n), kBlock, 0, stream()>>>(x, y, n);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(n), kBlock, relu_fwd_kernel)(x, y, n);
 }
 template <class T>
 void relu_bwd(const T* y, const T* dy, T* dx, int64_t n) {
   if (n == 0) return;
-  relu_bwd_kernel<<<grid_for(n), kBlock, 0, stream()>>>(y, dy, dx, n);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(n), kBlock, relu_bwd_kernel)(y, dy, dx, n);
 }
 
 #define INSTANTIATE(T)                                                         \

@@ -76,6 +76,7 @@ __global__ void __launch_bounds__(256) gemm_tiled_kernel(bool ta, bool tb, int64
   }
 }
 
+#if MINIDL_WITH_CUBLAS
 cublasStatus_t cublas_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float* alpha,
                            const float* A, int lda, const float* B, int ldb, const float* beta, float* C, int ldc) {
   return cublasSgemm(cublas_handle(), ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -84,6 +85,7 @@ cublasStatus_t cublas_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, in
                            const double* A, int lda, const double* B, int ldb, const double* beta, double* C, int ldc) {
   return cublasDgemm(cublas_handle(), ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
+#endif
 
 template <class T>
 __global__ void bias_add_kernel(T* y, const T* b, int64_t C, int64_t inner, int64_t n) {
@@ -109,6 +111,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   // K == 0 (C = beta C) stays native: cuBLAS rejects the leading dimension 0 such an A or B has.
+#if MINIDL_WITH_CUBLAS  // without it the engine cannot be selected (core/engines.cpp)
   if (gemm_engine() == GemmEngine::CuBLAS && K > 0) {
     // cuBLAS takes int sizes and leading dimensions.
     MINIDL_CHECK(std::max({M, N, K, lda, ldb, ldc}) <= INT_MAX, "gemm (cublas): sizes M=", M, ", N=", N, ", K=", K,
@@ -118,25 +121,23 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
                                     static_cast<int>(ldb), A, static_cast<int>(lda), &beta, C, static_cast<int>(ldc)));
     return;
   }
+#endif
   const dim3 grid(static_cast<unsigned>((N + BN - 1) / BN),
                   static_cast<unsigned>(std::min<int64_t>((M + BM - 1) / BM, 65535)));
-  gemm_tiled_kernel<<<grid, 256, 0, stream()>>>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid, 256, gemm_tiled_kernel)(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 template <class T>
 void bias_add(T* y, const T* b, int64_t outer, int64_t C, int64_t inner) {
   const int64_t n = outer * C * inner;
   if (n == 0) return;
-  bias_add_kernel<<<grid_for(n), kBlock, 0, stream()>>>(y, b, C, inner, n);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(n), kBlock, bias_add_kernel)(y, b, C, inner, n);
 }
 
 template <class T>
 void bias_bwd(const T* dy, T* db, int64_t outer, int64_t C, int64_t inner) {
   if (C == 0) return;
-  bias_bwd_kernel<<<static_cast<unsigned>(C), kBlock, 0, stream()>>>(dy, db, outer, C, inner);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(static_cast<unsigned>(C), kBlock, bias_bwd_kernel)(dy, db, outer, C, inner);
 }
 
 #define INSTANTIATE(T)                                                                              \

@@ -118,15 +118,13 @@ void with_group_width(int64_t C, const Fn& fn) {
 template <class T>
 void nll_loss_fwd(const T* log_probs, const int64_t* target, T* loss, int64_t N, int64_t C, int64_t* status) {
   MINIDL_CUDA_CHECK(cudaMemsetAsync(status, 0, 2 * sizeof(int64_t), stream()));
-  nll_loss_fwd_kernel<<<1, kRowBlock, 0, stream()>>>(log_probs, target, loss, N, C, status);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(1, kRowBlock, nll_loss_fwd_kernel)(log_probs, target, loss, N, C, status);
 }
 
 template <class T>
 void nll_loss_bwd(const int64_t* target, const T* dloss, T* dlog_probs, int64_t N, int64_t C) {
   if (N * C == 0) return;
-  nll_loss_bwd_kernel<<<grid_for(N * C), kBlock, 0, stream()>>>(target, dloss, dlog_probs, N, C);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(N * C), kBlock, nll_loss_bwd_kernel)(target, dloss, dlog_probs, N, C);
 }
 
 template <class T>
@@ -140,21 +138,18 @@ void cross_entropy_fwd(const T* logits, const int64_t* target, T* loss, T* lse, 
     constexpr int W = decltype(w)::value;
     const int64_t rows_per_block = W == 0 ? 1 : kBlock / W;
     const unsigned grid = static_cast<unsigned>((N + rows_per_block - 1) / rows_per_block);
-    cross_entropy_fwd_kernel<T, W><<<grid, W == 0 ? kRowBlock : kBlock, 0, stream()>>>(
+    MINIDL_LAUNCH(grid, W == 0 ? kRowBlock : kBlock, cross_entropy_fwd_kernel<T, W>)(
         logits, target, row_loss.data<T>(), lse, N, C, smoothing, status);
-    MINIDL_LAUNCH_CHECK();
   });
-  sum_scaled_kernel<<<1, kRowBlock, 0, stream()>>>(row_loss.data<T>(), loss, N, T(1) / static_cast<T>(N));
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(1, kRowBlock, sum_scaled_kernel)(row_loss.data<T>(), loss, N, T(1) / static_cast<T>(N));
 }
 
 template <class T>
 void cross_entropy_bwd(const T* logits, const int64_t* target, const T* lse, const T* dloss, T* dlogits, int64_t N,
                        int64_t C, T smoothing) {
   if (N * C == 0) return;
-  cross_entropy_bwd_kernel<<<grid_for(N * C), kBlock, 0, stream()>>>(logits, target, lse, dloss, dlogits, N, C,
+  MINIDL_LAUNCH(grid_for(N * C), kBlock, cross_entropy_bwd_kernel)(logits, target, lse, dloss, dlogits, N, C,
                                                                      smoothing);
-  MINIDL_LAUNCH_CHECK();
 }
 
 #define INSTANTIATE(T)                                                                                      \

@@ -201,12 +201,10 @@ void compute_stats(const T* x, int64_t sets, const SetView& v, double eps, T* me
   const int64_t blocks = sets * p.blocks_per_set();
   Tensor partial = scratch<T>(3 * blocks);  // one Welford state (3 values) per block
   auto* states = reinterpret_cast<Welford<T>*>(partial.data<T>());
-  welford_partial_kernel<<<static_cast<unsigned>(blocks), p.threads, 0, stream()>>>(x, v, p, states);
-  MINIDL_LAUNCH_CHECK();
-  stats_finalize_kernel<<<grid_for(sets), kBlock, 0, stream()>>>(states, p.blocks_per_set(), sets,
+  MINIDL_LAUNCH(static_cast<unsigned>(blocks), p.threads, welford_partial_kernel)(x, v, p, states);
+  MINIDL_LAUNCH(grid_for(sets), kBlock, stats_finalize_kernel)(states, p.blocks_per_set(), sets,
                                                                  v.runs * v.run_len, eps, mean, invstd,
                                                                  running_mean, running_var, momentum);
-  MINIDL_LAUNCH_CHECK();
 }
 
 // partial[block] = (sum dxhat, sum dxhat * (x - mean)) over the block's rectangle, where
@@ -253,9 +251,8 @@ Tensor grad_sums(const T* dy, const T* x, const T* weight, const T* mean, int64_
   blocks_per_set = p.blocks_per_set();
   const int64_t blocks = sets * blocks_per_set;
   Tensor partial = scratch<T>(2 * blocks);
-  grad_sums_partial_kernel<<<static_cast<unsigned>(blocks), p.threads, 0, stream()>>>(
+  MINIDL_LAUNCH(static_cast<unsigned>(blocks), p.threads, grad_sums_partial_kernel)(
       dy, x, weight, mean, mean_div, v, p, partial.data<T>());
-  MINIDL_LAUNCH_CHECK();
   return partial;
 }
 
@@ -321,16 +318,14 @@ __global__ void input_grad_kernel(const T* __restrict__ dy, const T* __restrict_
 template <class T>
 void normalize(const T* x, const T* gamma, const T* beta, const T* mean, const T* invstd, T* y, const PlaneView& v) {
   const PlaneLaunch l = plan_planes(v);
-  normalize_kernel<<<l.blocks, kThreads, 0, stream()>>>(x, gamma, beta, mean, invstd, y, v, l.tx);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(l.blocks, kThreads, normalize_kernel)(x, gamma, beta, mean, invstd, y, v, l.tx);
 }
 
 template <class T>
 void input_grad(const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, const T* coef, T* dx,
                 const PlaneView& v) {
   const PlaneLaunch l = plan_planes(v);
-  input_grad_kernel<<<l.blocks, kThreads, 0, stream()>>>(dy, x, gamma, mean, invstd, coef, dx, v, l.tx);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(l.blocks, kThreads, input_grad_kernel)(dy, x, gamma, mean, invstd, coef, dx, v, l.tx);
 }
 
 // ---- per-op finishing kernels ------------------------------------------------------------------
@@ -447,6 +442,7 @@ __global__ void ln_param_finalize_kernel(const T* partial, int64_t chunks, int64
   }
 }
 
+#if MINIDL_WITH_CUDNN
 // ---- cuDNN engine for batch_norm ---------------------------------------------------------------
 
 template <class T> constexpr cudnnDataType_t cudnn_type();
@@ -529,6 +525,8 @@ void cudnn_bn_bwd_train(const T* dy, const T* x, const T* gamma, const T* mean, 
                                                      dgamma, dbeta, 1e-5, mean, invstd));
 }
 
+#endif  // MINIDL_WITH_CUDNN
+
 }  // namespace
 
 // ---- batch_norm ---------------------------------------------------------------------------------
@@ -537,8 +535,10 @@ template <class T>
 void batch_norm_fwd_train(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, T* running_mean,
                           T* running_var, int64_t N, int64_t C, int64_t S, double momentum, double eps) {
   if (N * C * S == 0) return;
+#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
   if (batch_norm_engine() == BatchNormEngine::CuDNN)
     return cudnn_bn_fwd_train(x, gamma, beta, y, mean, invstd, running_mean, running_var, N, C, S, momentum, eps);
+#endif
   // Channel c: N runs of S values, run n at n * C * S + c * S.
   compute_stats(x, C, SetView{N, S, C * S, S}, eps, mean, invstd, running_mean, running_var, momentum);
   normalize(x, gamma, beta, mean, invstd, y, PlaneView{N, C, S, 0, 1, false});
@@ -548,11 +548,12 @@ template <class T>
 void batch_norm_fwd_eval(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var, T* y,
                          T* mean, T* invstd, int64_t N, int64_t C, int64_t S, double eps) {
   if (C == 0) return;
-  bn_eval_stats_kernel<<<grid_for(C), kBlock, 0, stream()>>>(running_mean, running_var, C, eps, mean, invstd);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(C), kBlock, bn_eval_stats_kernel)(running_mean, running_var, C, eps, mean, invstd);
   if (N * S == 0) return;
+#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
   if (batch_norm_engine() == BatchNormEngine::CuDNN)
     return cudnn_bn_fwd_eval(x, gamma, beta, running_mean, running_var, y, N, C, S, eps);
+#endif
   normalize(x, gamma, beta, mean, invstd, y, PlaneView{N, C, S, 0, 1, false});
 }
 
@@ -560,8 +561,10 @@ template <class T>
 void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx, T* dgamma,
                     T* dbeta, int64_t N, int64_t C, int64_t S, bool training) {
   if (N * C * S == 0) return;
+#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
   if (training && batch_norm_engine() == BatchNormEngine::CuDNN)
     return cudnn_bn_bwd_train(dy, x, gamma, mean, invstd, dx, dgamma, dbeta, N, C, S);
+#endif
   const PlaneView planes{N, C, S, 0, 1, false};
   // The sums are needed for dgamma / dbeta, and for dx in training mode only.
   Tensor coef;
@@ -569,10 +572,9 @@ void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
     int64_t blocks_per_set = 0;
     Tensor partial = grad_sums<T>(dy, x, nullptr, mean, 1, C, SetView{N, S, C * S, S}, blocks_per_set);
     if (training && dx) coef = scratch<T>(2 * C);
-    bn_grad_finalize_kernel<<<grid_for(C), kBlock, 0, stream()>>>(
+    MINIDL_LAUNCH(grid_for(C), kBlock, bn_grad_finalize_kernel)(
         partial.data<T>(), blocks_per_set, C, N * S, gamma, invstd, dgamma, dbeta,
         coef.defined() ? coef.data<T>() : nullptr);
-    MINIDL_LAUNCH_CHECK();
   }
   if (dx) input_grad(dy, x, gamma, mean, invstd, coef.defined() ? coef.data<T>() : nullptr, dx, planes);
 }
@@ -599,15 +601,13 @@ void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   Tensor partial = grad_sums<T>(dy, x, nullptr, mean, D, N * C, SetView{1, S, S, S}, blocks_per_set);
   if (dx) {
     Tensor coef = scratch<T>(2 * N * G);
-    gn_coef_kernel<<<grid_for(N * G), kBlock, 0, stream()>>>(partial.data<T>(), blocks_per_set, N, C, G, D * S,
+    MINIDL_LAUNCH(grid_for(N * G), kBlock, gn_coef_kernel)(partial.data<T>(), blocks_per_set, N, C, G, D * S,
                                                              gamma, invstd, coef.data<T>());
-    MINIDL_LAUNCH_CHECK();
     input_grad(dy, x, gamma, mean, invstd, coef.data<T>(), dx, PlaneView{N, C, S, G, D, false});
   }
   if (dgamma || dbeta) {
-    gn_param_grad_kernel<<<grid_for(C), kBlock, 0, stream()>>>(partial.data<T>(), blocks_per_set, N, C, G, invstd,
+    MINIDL_LAUNCH(grid_for(C), kBlock, gn_param_grad_kernel)(partial.data<T>(), blocks_per_set, N, C, G, invstd,
                                                                dgamma, dbeta);
-    MINIDL_LAUNCH_CHECK();
   }
 }
 
@@ -629,9 +629,8 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
     int64_t blocks_per_set = 0;
     Tensor partial = grad_sums<T>(dy, x, gamma, mean, 1, M, SetView{1, D, D, D}, blocks_per_set);
     Tensor coef = scratch<T>(2 * M);
-    ln_coef_kernel<<<grid_for(M), kBlock, 0, stream()>>>(partial.data<T>(), blocks_per_set, M, D, invstd,
+    MINIDL_LAUNCH(grid_for(M), kBlock, ln_coef_kernel)(partial.data<T>(), blocks_per_set, M, D, invstd,
                                                          coef.data<T>());
-    MINIDL_LAUNCH_CHECK();
     input_grad(dy, x, gamma, mean, invstd, coef.data<T>(), dx, PlaneView{M, 1, D, 1, 1, true});
   }
   if (dgamma || dbeta) {
@@ -641,11 +640,8 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
                                       int64_t{65535});
     const int64_t rows_per_chunk = ceil_div(M, chunks);
     Tensor partial = scratch<T>(2 * chunks * D);
-    ln_param_partial_kernel<<<dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(chunks)), kThreads, 0,
-                              stream()>>>(dy, x, mean, invstd, M, D, rows_per_chunk, partial.data<T>());
-    MINIDL_LAUNCH_CHECK();
-    ln_param_finalize_kernel<<<grid_for(D), kBlock, 0, stream()>>>(partial.data<T>(), chunks, D, dgamma, dbeta);
-    MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(chunks)), kThreads, ln_param_partial_kernel)(dy, x, mean, invstd, M, D, rows_per_chunk, partial.data<T>());
+    MINIDL_LAUNCH(grid_for(D), kBlock, ln_param_finalize_kernel)(partial.data<T>(), chunks, D, dgamma, dbeta);
   }
 }
 

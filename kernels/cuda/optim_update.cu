@@ -38,18 +38,16 @@ template <class T>
 void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T dampening, T weight_decay, bool nesterov,
                 bool first_step) {
   if (n == 0) return;
-  sgd_kernel<<<grid_for(n), kBlock, 0, stream()>>>(p, grad, buf, n, lr, momentum, dampening, weight_decay, nesterov,
+  MINIDL_LAUNCH(grid_for(n), kBlock, sgd_kernel)(p, grad, buf, n, lr, momentum, dampening, weight_decay, nesterov,
                                                    first_step);
-  MINIDL_LAUNCH_CHECK();
 }
 
 template <class T>
 void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps, T weight_decay,
                  bool decoupled, T step_size, T bc2_sqrt) {
   if (n == 0) return;
-  adam_kernel<<<grid_for(n), kBlock, 0, stream()>>>(p, grad, m, v, n, lr, beta1, beta2, eps, weight_decay, decoupled,
+  MINIDL_LAUNCH(grid_for(n), kBlock, adam_kernel)(p, grad, m, v, n, lr, beta1, beta2, eps, weight_decay, decoupled,
                                                     step_size, bc2_sqrt);
-  MINIDL_LAUNCH_CHECK();
 }
 
 #define INSTANTIATE(T)                                                                              \

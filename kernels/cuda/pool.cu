@@ -195,10 +195,9 @@ __global__ void adaptive_bwd_kernel(const T* dy, T* dx, I n, I H, I W, I out_h, 
 #define POOL_LAUNCH(kernel, i32, n, ...)                                                           \
   do {                                                                                             \
     if (i32)                                                                                       \
-      kernel<T, int32_t><<<grid_for(n), kBlock, 0, stream()>>>(__VA_ARGS__, int32_t(n), Geom<int32_t>(g)); \
+      MINIDL_LAUNCH(grid_for(n), kBlock, kernel<T, int32_t>)(__VA_ARGS__, int32_t(n), Geom<int32_t>(g)); \
     else                                                                                           \
-      kernel<T, int64_t><<<grid_for(n), kBlock, 0, stream()>>>(__VA_ARGS__, int64_t(n), Geom<int64_t>(g)); \
-    MINIDL_LAUNCH_CHECK();                                                                         \
+      MINIDL_LAUNCH(grid_for(n), kBlock, kernel<T, int64_t>)(__VA_ARGS__, int64_t(n), Geom<int64_t>(g)); \
   } while (0)
 
 // Max/avg pooling forms indices below the input and output sizes only.
@@ -248,17 +247,16 @@ void adaptive_avg_pool2d_fwd(const T* x, T* y, int64_t planes, int64_t H, int64_
   if (planes * H * W >= 32 * n) {  // windows of 32+ elements on average: a warp per output
     const unsigned grid = grid_for(n * 32);
     if (i32)
-      adaptive_fwd_warp_kernel<T, int32_t><<<grid, kBlock, 0, stream()>>>(x, y, int32_t(n), int32_t(H), int32_t(W),
+      MINIDL_LAUNCH(grid, kBlock, adaptive_fwd_warp_kernel<T, int32_t>)(x, y, int32_t(n), int32_t(H), int32_t(W),
                                                                           int32_t(out_h), int32_t(out_w));
     else
-      adaptive_fwd_warp_kernel<T, int64_t><<<grid, kBlock, 0, stream()>>>(x, y, n, H, W, out_h, out_w);
+      MINIDL_LAUNCH(grid, kBlock, adaptive_fwd_warp_kernel<T, int64_t>)(x, y, n, H, W, out_h, out_w);
   } else if (i32) {
-    adaptive_fwd_kernel<T, int32_t><<<grid_for(n), kBlock, 0, stream()>>>(x, y, int32_t(n), int32_t(H), int32_t(W),
+    MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_fwd_kernel<T, int32_t>)(x, y, int32_t(n), int32_t(H), int32_t(W),
                                                                           int32_t(out_h), int32_t(out_w));
   } else {
-    adaptive_fwd_kernel<T, int64_t><<<grid_for(n), kBlock, 0, stream()>>>(x, y, n, H, W, out_h, out_w);
+    MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_fwd_kernel<T, int64_t>)(x, y, n, H, W, out_h, out_w);
   }
-  MINIDL_LAUNCH_CHECK();
 }
 
 template <class T>
@@ -267,11 +265,10 @@ void adaptive_avg_pool2d_bwd(const T* dy, T* dx, int64_t planes, int64_t H, int6
   const int64_t n = planes * H * W;
   if (n == 0) return;
   if (adaptive_fits_int32(planes, H, W, out_h, out_w))
-    adaptive_bwd_kernel<T, int32_t><<<grid_for(n), kBlock, 0, stream()>>>(dy, dx, int32_t(n), int32_t(H), int32_t(W),
+    MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_bwd_kernel<T, int32_t>)(dy, dx, int32_t(n), int32_t(H), int32_t(W),
                                                                           int32_t(out_h), int32_t(out_w));
   else
-    adaptive_bwd_kernel<T, int64_t><<<grid_for(n), kBlock, 0, stream()>>>(dy, dx, n, H, W, out_h, out_w);
-  MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_bwd_kernel<T, int64_t>)(dy, dx, n, H, W, out_h, out_w);
 }
 
 #define INSTANTIATE(T)                                                                          \

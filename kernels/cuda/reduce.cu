@@ -66,28 +66,23 @@ void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale)
   if (inner == 1) {
     const int64_t chunks = outer >= 64 ? 1 : std::max<int64_t>(1, (d + kChunk - 1) / kChunk);
     if (chunks == 1) {
-      sum_rows_kernel<<<grid_for(outer, 1), kBlock, 0, stream()>>>(x, y, outer, d, 1, scale);
-      MINIDL_LAUNCH_CHECK();
+      MINIDL_LAUNCH(grid_for(outer, 1), kBlock, sum_rows_kernel)(x, y, outer, d, 1, scale);
       return;
     }
     Tensor partial = empty({outer, chunks}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
-    sum_rows_kernel<<<grid_for(outer * chunks, 1), kBlock, 0, stream()>>>(x, partial.data<T>(), outer, d, chunks,
+    MINIDL_LAUNCH(grid_for(outer * chunks, 1), kBlock, sum_rows_kernel)(x, partial.data<T>(), outer, d, chunks,
                                                                           T(1));
-    MINIDL_LAUNCH_CHECK();
-    sum_rows_kernel<<<grid_for(outer, 1), kBlock, 0, stream()>>>(partial.data<T>(), y, outer, chunks, 1, scale);
-    MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(grid_for(outer, 1), kBlock, sum_rows_kernel)(partial.data<T>(), y, outer, chunks, 1, scale);
     return;
   }
-  sum_strided_kernel<<<grid_for(outer * inner), kBlock, 0, stream()>>>(x, y, outer, d, inner, scale);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(outer * inner), kBlock, sum_strided_kernel)(x, y, outer, d, inner, scale);
 }
 
 template <class T>
 void broadcast_dim(const T* dy, T* dx, int64_t outer, int64_t d, int64_t inner, T scale) {
   const int64_t n = outer * d * inner;
   if (n == 0) return;
-  broadcast_kernel<<<grid_for(n), kBlock, 0, stream()>>>(dy, dx, d, inner, n, scale);
-  MINIDL_LAUNCH_CHECK();
+  MINIDL_LAUNCH(grid_for(n), kBlock, broadcast_kernel)(dy, dx, d, inner, n, scale);
 }
 
 #define INSTANTIATE(T)                                                                 \

@@ -140,14 +140,12 @@ template <class T, bool kLog>
 void fwd(const T* x, T* y, int64_t outer, int64_t D, int64_t inner) {
   if (outer * D * inner == 0) return;
   if (inner > 1) {
-    fwd_strided_kernel<T, kLog><<<grid_for(outer * inner), kBlock, 0, stream()>>>(x, y, outer, D, inner);
-    MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(grid_for(outer * inner), kBlock, fwd_strided_kernel<T, kLog>)(x, y, outer, D, inner);
     return;
   }
   with_group_width(D, [&](auto w) {
     constexpr int W = decltype(w)::value;
-    fwd_rows_kernel<T, kLog, W><<<rows_grid(outer, W), rows_block(W), 0, stream()>>>(x, y, outer, D);
-    MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(rows_grid(outer, W), rows_block(W), fwd_rows_kernel<T, kLog, W>)(x, y, outer, D);
   });
 }
 
@@ -155,14 +153,12 @@ template <class T, bool kLog>
 void bwd(const T* y, const T* dy, T* dx, int64_t outer, int64_t D, int64_t inner) {
   if (outer * D * inner == 0) return;
   if (inner > 1) {
-    bwd_strided_kernel<T, kLog><<<grid_for(outer * inner), kBlock, 0, stream()>>>(y, dy, dx, outer, D, inner);
-    MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(grid_for(outer * inner), kBlock, bwd_strided_kernel<T, kLog>)(y, dy, dx, outer, D, inner);
     return;
   }
   with_group_width(D, [&](auto w) {
     constexpr int W = decltype(w)::value;
-    bwd_rows_kernel<T, kLog, W><<<rows_grid(outer, W), rows_block(W), 0, stream()>>>(y, dy, dx, outer, D);
-    MINIDL_LAUNCH_CHECK();
+    MINIDL_LAUNCH(rows_grid(outer, W), rows_block(W), bwd_rows_kernel<T, kLog, W>)(y, dy, dx, outer, D);
   });
 }
 
