@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", model, "Model: " + names)->capture_default_str();
   app.add_option("--norm", norm, "Normalization: batch, group or layer")->capture_default_str();
   app.add_option("--groups", groups, "Group count for --norm group (0: the model's default)")->capture_default_str();
-  app.add_option("--batch", batch, "Batch size of the input [N, 3, 32, 32]")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch", batch, "Batch size of the input [N, 3, 32, 32]")->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   CLI11_PARSE(app, argc, argv);
   try {
     models::ModelOptions o;

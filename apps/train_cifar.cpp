@@ -2,92 +2,184 @@
 //
 //   train_cifar                                   the defaults: the best 50k model, batch norm, 20 epochs
 //   train_cifar --model skipnet48k --norm all     the three norms, then comparison.md
-//   train_cifar --resume runs/x/checkpoint.safetensors
-// Run with --help for every flag and its default. Files written into --out: see apps/train/outputs.h
-// and apps/train/checkpoint.h.
+//   train_cifar --resume runs/x                   continue a stopped run exactly (apps/train/resume.h)
+//   train_cifar --evaluate runs/x                 test-set numbers of saved weights
+// Run with --help for every flag and its default. Files written into the run folder: see
+// apps/train/outputs.h and apps/train/checkpoint.h; folders: apps/train/run_folder.h.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <set>
 
+#include "apps/train/evaluate_saved.h"
 #include "apps/train/outputs.h"
+#include "apps/train/resume.h"
 #include "apps/train/run.h"
+#include "apps/train/run_folder.h"
+#include "apps/train/signals.h"
 #include "layers/models/zoo.h"
 #include "layers/summary.h"
 
 using namespace minidl;
 
-int main(int argc, char** argv) {
-  train::TrainConfig c;
+namespace {
+
+const char* kFooter = R"(
+Run folders: without --out a run writes to runs/<model>-<norm>, or to runs/<model>-<norm>-2, -3, ...
+when that folder holds an earlier run: a finished run is never overwritten. --out DIR that holds a
+run is refused unless --overwrite is given (which deletes that run's files first).
+
+Resume: --resume RUN_FOLDER (or its checkpoint.safetensors) continues the saved run exactly, in its
+own folder, from any working directory: the recipe (model, optimizer, schedule, data, seed, ...) is
+the saved one. A recipe flag given with it must match the saved value; the one change allowed is
+more --epochs for a run whose schedule is not onecycle. Resuming a finished run says so and exits 0.
+--resume of a --norm all folder continues each norm in turn.
+
+Stopping: Ctrl-C or SIGTERM stops after the current batch, keeps the last complete checkpoint,
+prints the command that resumes and exits 130 (SIGINT) / 143 (SIGTERM); a second signal exits at once.
+
+Evaluate: --evaluate RUN_FOLDER_or_model.safetensors [--data DIR] [--out DIR] prints the test
+accuracy, per-class accuracy and confusion matrix of saved weights and writes predictions.csv
+(index, true label, predicted label, ten logits) into RUN_FOLDER/evaluation (or --out).
+
+Every run also writes predictions.csv. The plateau scheduler steps on the test loss (there is no
+validation split), so its test numbers are not held out; onecycle and step do not look at them.)";
+
+int run_main(int argc, char** argv) {
+  train::Recipe r;
+  train::Environment env;
+  env.program = argv[0];
+  if (env.program.find('/') != std::string::npos) env.program = train::absolute_path(env.program);
   CLI::App app{"Trains a CIFAR-10 model with minidl. Defaults are the project's best 50k-parameter recipe."};
   app.get_formatter()->column_width(34);
+  app.footer(kFooter);
   std::string names;
   for (const auto& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
+  std::string resume, evaluate;
   bool summary = false;
-  app.add_option("--model", c.model, "Model: " + names)->capture_default_str();
-  app.add_option("--norm", c.norm, "Normalization: batch, group, layer, or all (trains the three)")->capture_default_str();
-  app.add_option("--groups", c.groups, "Groups for --norm group (0: the model's default)")->capture_default_str();
-  app.add_option("--dropout", c.dropout, "Dropout probability (negative: the model's default)")->capture_default_str();
-  app.add_option("--epochs", c.epochs, "Epochs to train")->capture_default_str();
-  app.add_option("--batch-size", c.batch_size, "Training batch size")->capture_default_str();
-  app.add_option("--optimizer", c.optimizer, "sgd, adam or adamw")->capture_default_str();
-  app.add_option("--lr", c.lr, "Learning rate (with --scheduler onecycle: the optimizer's base, see --max-lr)")->capture_default_str();
-  app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
-  app.add_option("--nesterov", c.nesterov, "Nesterov momentum for SGD (true or false)")->capture_default_str();
-  app.add_option("--weight-decay", c.weight_decay, "Weight decay (L2 for sgd/adam, decoupled for adamw)")->capture_default_str();
-  app.add_option("--scheduler", c.scheduler, "LR schedule: none, step, onecycle or plateau")->capture_default_str();
-  app.add_option("--max-lr", c.max_lr, "OneCycle peak learning rate")->capture_default_str();
-  app.add_option("--pct-start", c.pct_start, "OneCycle fraction of steps spent warming up")->capture_default_str();
-  app.add_option("--div-factor", c.div_factor, "OneCycle: initial lr = max_lr / div_factor")->capture_default_str();
-  app.add_option("--final-div-factor", c.final_div_factor, "OneCycle: final lr = initial lr / final_div_factor")->capture_default_str();
-  app.add_flag("--three-phase", c.three_phase, "OneCycle with a third (annihilation) phase")->capture_default_str();
-  app.add_option("--anneal", c.anneal, "OneCycle annealing: cos or linear")->capture_default_str();
-  app.add_option("--step-size", c.step_size, "StepLR: epochs between decays")->capture_default_str();
-  app.add_option("--gamma", c.gamma, "StepLR / plateau decay factor")->capture_default_str();
-  app.add_flag("--lr-find", c.lr_find, "Run the LR range test first and use its suggestion as --lr (--max-lr with onecycle)");
-  app.add_option("--augment", c.augment, "none, flip-crop or flip-crop-cutout (pad-4 crop, flip, 8x8 cutout)")->capture_default_str();
-  app.add_option("--label-smoothing", c.label_smoothing, "Label smoothing of the cross-entropy")->capture_default_str();
-  app.add_option("--device", c.device, "auto (CUDA when a GPU is present), cpu or cuda")->capture_default_str();
-  app.add_option("--data", c.data, "CIFAR-10 binary folder (cifar-10-batches-bin) or its parent; "
-                 "prepare it with data/prepare_cifar10.sh")->capture_default_str();
-  app.add_option("--out", c.out, "Output folder (default: runs/<model>-<norm>)");
-  app.add_option("--seed", c.seed, "Seed of initialization, shuffling, augmentation and dropout")->capture_default_str();
-  app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str();
-  app.add_option("--workers", c.workers, "Data loader threads")->capture_default_str();
-  app.add_option("--limit-train", c.limit_train, "Train on the first N images only (-1: all 50,000)")->capture_default_str();
-  app.add_option("--resume", c.resume, "Continue the run saved in this checkpoint.safetensors");
-  app.add_option("--stop-after", c.stop_after, "Stop after this epoch as if interrupted (to try --resume)")->capture_default_str();
+  std::map<std::string, CLI::Option*> recipe_opts;  // recipe key -> its option, to know which were typed
+  auto add = [&](const char* key, const std::string& flag, auto& field, const std::string& help) {
+    recipe_opts[key] = app.add_option(flag, field, help)->capture_default_str();
+  };
+  add("model", "--model", r.model, "Model: " + names);
+  add("norm", "--norm", r.norm, "Normalization: batch, group, layer, or all (trains the three)");
+  add("groups", "--groups", r.groups, "Groups for --norm group (0: the model's default)");
+  add("dropout", "--dropout", r.dropout, "Dropout probability (negative: the model's default)");
+  add("epochs", "--epochs", r.epochs, "Epochs to train (0 to 100000)");
+  add("batch_size", "--batch-size", r.batch_size, "Training batch size");
+  add("optimizer", "--optimizer", r.optimizer, "sgd, adam or adamw");
+  add("lr", "--lr", r.lr, "Learning rate (with --scheduler onecycle: the optimizer's base, see --max-lr)");
+  add("momentum", "--momentum", r.momentum, "SGD momentum");
+  add("nesterov", "--nesterov", r.nesterov, "Nesterov momentum for SGD (true or false)");
+  add("weight_decay", "--weight-decay", r.weight_decay, "Weight decay (L2 for sgd/adam, decoupled for adamw)");
+  add("scheduler", "--scheduler", r.scheduler, "LR schedule: none, step, onecycle or plateau (on the test loss)");
+  add("max_lr", "--max-lr", r.max_lr, "OneCycle peak learning rate");
+  add("pct_start", "--pct-start", r.pct_start, "OneCycle fraction of steps spent warming up, in (0, 1)");
+  add("div_factor", "--div-factor", r.div_factor, "OneCycle: initial lr = max_lr / div_factor (> 0)");
+  add("final_div_factor", "--final-div-factor", r.final_div_factor, "OneCycle: final lr = initial lr / final_div_factor (> 0)");
+  recipe_opts["three_phase"] = app.add_flag("--three-phase", r.three_phase, "OneCycle with a third (annihilation) phase");
+  add("anneal", "--anneal", r.anneal, "OneCycle annealing: cos or linear");
+  add("step_size", "--step-size", r.step_size, "StepLR: epochs between decays");
+  add("gamma", "--gamma", r.gamma, "StepLR / plateau decay factor, in (0, 1]");
+  recipe_opts["lr_find"] = app.add_flag("--lr-find", r.lr_find,
+      "Run the LR range test first and use its suggestion as --lr (--max-lr with onecycle)");
+  add("augment", "--augment", r.augment, "none, flip-crop or flip-crop-cutout (pad-4 crop, flip, 8x8 cutout)");
+  add("label_smoothing", "--label-smoothing", r.label_smoothing, "Label smoothing of the cross-entropy, in [0, 1)");
+  add("seed", "--seed", r.seed, "Seed of initialization, shuffling, augmentation and dropout");
+  add("limit_train", "--limit-train", r.limit_train, "Train on the first N images only (-1: all 50,000)");
+  add("data", "--data", r.data, "CIFAR-10 binary folder (cifar-10-batches-bin) or its parent; "
+      "prepare it with data/prepare_cifar10.sh");
+  app.add_option("--device", env.device, "auto (CUDA when a GPU is present), cpu or cuda")->capture_default_str();
+  app.add_option("--out", env.out, "Output folder (default: runs/<model>-<norm>, numbered if taken; see below)");
+  app.add_flag("--overwrite", env.overwrite, "Let --out replace the run it holds");
+  app.add_option("--threads", env.threads, "CPU threads (0: all cores)")->capture_default_str();
+  app.add_option("--workers", env.workers, "Data loader threads")->capture_default_str();
+  app.add_option("--resume", resume, "Continue the run in this folder (or checkpoint.safetensors) exactly");
+  app.add_option("--evaluate", evaluate, "Evaluate the weights of this run folder (or model.safetensors); no training");
+  app.add_option("--stop-after", env.stop_after, "Stop after this epoch as if interrupted (to try --resume)")->capture_default_str();
   app.add_flag("--summary", summary, "Print the model summary and exit");
-  CLI11_PARSE(app, argc, argv);
-
   try {
-    c.validate();
-    if (summary) {
-      models::ModelOptions mo;
-      mo.norm = nn::parse_norm_kind(c.norm == "all" ? "batch" : c.norm);
-      mo.groups = c.groups;
-      mo.dropout = c.dropout;
-      auto net = models::make_model(c.model, mo);
-      std::cout << nn::summarize(*net, c.model, {c.batch_size, 3, 32, 32}).str();
-      return 0;
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  std::set<std::string> given;
+  for (const auto& [key, opt] : recipe_opts)
+    if (opt->count() > 0) given.insert(key);
+
+  if (!evaluate.empty()) {
+    MINIDL_CHECK(resume.empty(), "--evaluate and --resume cannot be combined");
+    train::EvaluateOptions eo;
+    eo.weights = evaluate;
+    eo.data = given.count("data") ? r.data : "";
+    eo.out = env.out;
+    eo.env = env;
+    train::evaluate_saved(eo);
+    return 0;
+  }
+  if (summary) {
+    r.validate();
+    models::ModelOptions mo;
+    mo.norm = nn::parse_norm_kind(r.norm == "all" ? "batch" : r.norm);
+    mo.groups = r.groups;
+    mo.dropout = r.dropout;
+    auto net = models::make_model(r.model, mo);
+    std::cout << nn::summarize(*net, r.model, {r.batch_size, 3, 32, 32}).str();
+    return 0;
+  }
+  train::install_stop_handlers();
+  std::vector<train::TrainConfig> runs;
+  std::string norm_all_dir;
+  if (!resume.empty()) {
+    MINIDL_CHECK(!given.count("norm") || r.norm != "all", "--resume continues one run (or a --norm all folder as a "
+                 "whole); drop --norm all");
+    const train::ResumePlan plan = train::plan_resume(resume, r, given, env);
+    runs = plan.runs;
+    norm_all_dir = plan.norm_all_dir;
+  } else {
+    r.validate();
+    env.validate();
+    r.data = train::absolute_path(r.data);
+    const std::string out = train::prepare_new_run_folder(r, env);
+    if (r.norm != "all") {
+      runs.push_back({r, env, ""});
+      runs.back().env.out = out;
+    } else {
+      train::write_norm_all(out, r);
+      norm_all_dir = out;
+      for (const char* norm : {"batch", "group", "layer"}) {
+        train::TrainConfig one{r, env, ""};
+        one.recipe.norm = norm;
+        one.env.out = out + "/" + norm;
+        one.env.resume_target = out;
+        runs.push_back(one);
+      }
     }
-    if (c.out.empty()) c.out = "runs/" + c.model + "-" + c.norm;
-    if (c.norm != "all") {
-      train::run_training(c);
-      return 0;
-    }
-    std::vector<train::RunResult> runs;
-    for (const char* norm : {"batch", "group", "layer"}) {
-      train::TrainConfig one = c;
-      one.norm = norm;
-      one.out = c.out + "/" + norm;
-      runs.push_back(train::run_training(one));
-    }
-    train::write_comparison(c.out, runs);
-    std::printf("wrote %s/comparison.md\n", c.out.c_str());
+  }
+  std::vector<train::RunResult> results;
+  for (const train::TrainConfig& c : runs) {
+    results.push_back(train::run_training(c));
+    if (!results.back().finished) return 0;  // --stop-after: the message says how to continue
+  }
+  if (!norm_all_dir.empty()) {
+    train::write_comparison(norm_all_dir, results);
+    std::printf("wrote %s/comparison.md\n", norm_all_dir.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const train::Interrupted& e) {
+    std::fflush(stdout);
+    return e.exit_code();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "train_cifar: error: %s\n", e.what());
     return 1;
   }
-  return 0;
 }

@@ -6,9 +6,14 @@ namespace minidl {
 
 int64_t Shape::numel() const { return prod(0, ndim()); }
 
+// Checked: a shape read from a file can be anything, and a product that wraps around (e.g.
+// [2^62, 4] -> 0) would let a later allocation be too small for the data written into it.
 int64_t Shape::prod(int64_t begin, int64_t end) const {
   int64_t n = 1;
-  for (int64_t d = begin; d < end; ++d) n *= dims_[d];
+  for (int64_t d = begin; d < end; ++d) {
+    MINIDL_CHECK(dims_[d] >= 0, "shape ", str(), " has a negative size");
+    MINIDL_CHECK(!__builtin_mul_overflow(n, dims_[d], &n), "shape ", str(), " has more than 2^63 elements");
+  }
   return n;
 }
 

@@ -72,7 +72,12 @@ class Tensor {
   DType dtype() const { return checked().dtype; }
   Device device() const { return checked().storage->device(); }
   bool is_cuda() const { return device().is_cuda(); }
-  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
+  size_t nbytes() const {  // checked: numel() * 8 can exceed size_t for a shape read from a file
+    size_t n = 0;
+    MINIDL_CHECK(!__builtin_mul_overflow(static_cast<size_t>(numel()), dtype_size(dtype()), &n), "tensor of shape ",
+                 shape(), " is too large to address (", numel(), " elements)");
+    return n;
+  }
   TensorOptions options() const { return TensorOptions().dtype(dtype()).device(device()); }
 
   // Pointer to the first element (a device pointer for CUDA tensors). Throws if T is not the dtype.

@@ -1,5 +1,6 @@
 #include "optim/onecycle.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace minidl::optim {
@@ -10,14 +11,17 @@ OneCycleLR::OneCycleLR(Optimizer& opt, const OneCycleOptions& o) : LRScheduler(o
                o.pct_start());
   const double T = static_cast<double>(o.total_steps());
   const double initial = o.max_lr() / o.div_factor(), min_lr = initial / o.final_div_factor();
-  const double up_end = o.pct_start() * T - 1;
+  // torch's phase ends, made non-decreasing and >= 0: with few steps (pct_start * T <= 1) the
+  // warm-up has no steps at all, and at() then starts at its end value instead of dividing by 0.
+  const double up_end = std::max(0.0, o.pct_start() * T - 1);
   if (o.three_phase()) {
+    const double down_end = std::max(up_end, 2 * o.pct_start() * T - 2);
     phases_ = {{up_end, initial, o.max_lr(), o.max_momentum(), o.base_momentum()},
-               {2 * o.pct_start() * T - 2, o.max_lr(), initial, o.base_momentum(), o.max_momentum()},
-               {T - 1, initial, min_lr, o.max_momentum(), o.max_momentum()}};
+               {down_end, o.max_lr(), initial, o.base_momentum(), o.max_momentum()},
+               {std::max(down_end, T - 1), initial, min_lr, o.max_momentum(), o.max_momentum()}};
   } else {
     phases_ = {{up_end, initial, o.max_lr(), o.max_momentum(), o.base_momentum()},
-               {T - 1, o.max_lr(), min_lr, o.base_momentum(), o.max_momentum()}};
+               {std::max(up_end, T - 1), o.max_lr(), min_lr, o.base_momentum(), o.max_momentum()}};
   }
   apply();
 }
@@ -29,7 +33,9 @@ double OneCycleLR::at(int64_t t, bool momentum) const {
   for (size_t i = 0; i < phases_.size(); ++i) {
     const Phase& ph = phases_[i];
     if (static_cast<double>(t) <= ph.end_step || i + 1 == phases_.size()) {
-      const double pct = (static_cast<double>(t) - start_step) / (ph.end_step - start_step);
+      // A phase of zero length (a tiny schedule) is already over: its end value.
+      const double length = ph.end_step - start_step;
+      const double pct = length > 0 ? (static_cast<double>(t) - start_step) / length : 1.0;
       const double a = momentum ? ph.start_m : ph.start_lr, b = momentum ? ph.end_m : ph.end_lr;
       return o_.cos_anneal() ? b + (a - b) / 2.0 * (std::cos(M_PI * pct) + 1.0) : (b - a) * pct + a;
     }

@@ -6,6 +6,8 @@
 // momentum (SGD's momentum / Adam's beta1) cycles the other way between max_momentum and
 // base_momentum when cycle_momentum is on. Annealing is cosine or linear; within a phase at
 // fraction f: cos: end + (start - end) / 2 * (1 + cos(pi f)),  linear: start + (end - start) f.
+// Tiny schedules (pct_start * T <= 1, e.g. 4 steps) differ from torch, which divides by zero
+// there: a phase with no steps is skipped, so the first step runs at max_lr.
 #pragma once
 #include <cstdint>
 

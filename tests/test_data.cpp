@@ -2,6 +2,8 @@
 // DataLoader (on an in-memory dataset): order, coverage, shuffling, shutdown, errors.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -193,6 +195,64 @@ TEST_CASE("limit keeps the first N images", "[data]") {
   CHECK(load_cifar10(tmp.path.string(), Split::Train, 0).size() == 0);
   CHECK(load_cifar10(tmp.path.string(), Split::Train, 100).size() == 15);
   CHECK(load_cifar10(tmp.path.string(), Split::Test, 2).size() == 2);
+}
+
+TEST_CASE("reader counts the records of every file and says when they are not the official 10,000",
+          "[data]") {
+  TempDir tmp;
+  make_cifar(tmp.path);
+  const Cifar10 train = load_cifar10(tmp.path.string(), Split::Train, 4);
+  REQUIRE(train.file_records.size() == 5);  // counted even where the limit read nothing
+  CHECK(train.file_records[0] == std::make_pair(std::string("data_batch_1.bin"), int64_t(3)));
+  CHECK(train.file_records[4].second == 3);
+  const Cifar10 test = load_cifar10(tmp.path.string(), Split::Test);
+  CHECK(records_note(test) == "test_batch.bin holds 4 records (the official file: 10000)");
+}
+
+TEST_CASE("reader refuses a file larger than a CIFAR-10 batch before allocating", "[data][errors]") {
+  TempDir tmp;
+  const fs::path bin = make_cifar(tmp.path);
+  // 101 GB, sparse: nothing is written to disk, and nothing may be allocated for it.
+  fs::resize_file(bin / "test_batch.bin", uint64_t(101) << 30);
+  CHECK_THROWS_WITH(load_cifar10(tmp.path.string(), Split::Test),
+                    Catch::Contains((bin / "test_batch.bin").string()) && Catch::Contains("at most 10000 records"));
+  // 10,001 records: one too many.
+  fs::resize_file(bin / "test_batch.bin", uint64_t(10001) * 3073);
+  CHECK_THROWS_WITH(load_cifar10(tmp.path.string(), Split::Test), Catch::Contains("(10001 records)"));
+}
+
+TEST_CASE("reader names a folder where a file belongs, and a file where the folder belongs", "[data][errors]") {
+  TempDir tmp;
+  const fs::path bin = make_cifar(tmp.path);
+  fs::remove(bin / "data_batch_4.bin");
+  fs::create_directories(bin / "data_batch_4.bin");
+  CHECK_THROWS_WITH(load_cifar10(tmp.path.string(), Split::Train),
+                    Catch::Contains((bin / "data_batch_4.bin").string()) && Catch::Contains("is a folder"));
+  const fs::path file = tmp.path / "not_a_folder";
+  write_bytes(file, {1, 2, 3});
+  CHECK_THROWS_WITH(load_cifar10(file.string(), Split::Train),
+                    Catch::Contains(file.string()) && Catch::Contains("is a file, not a folder"));
+  // Unreadable (meaningless as root, who reads anything).
+  if (geteuid() != 0) {
+    TempDir tmp2;
+    const fs::path bin2 = make_cifar(tmp2.path);
+    fs::permissions(bin2 / "test_batch.bin", fs::perms::none);
+    CHECK_THROWS_WITH(load_cifar10(tmp2.path.string(), Split::Test), Catch::Contains("Permission denied"));
+  }
+}
+
+TEST_CASE("the fingerprint follows the images, not the folder", "[data]") {
+  TempDir a, b;
+  make_cifar(a.path);
+  make_cifar(b.path);
+  const Cifar10 x = load_cifar10(a.path.string(), Split::Train), y = load_cifar10(b.path.string(), Split::Train);
+  CHECK(x.fingerprint.size() == 16);
+  CHECK(x.fingerprint == y.fingerprint);
+  auto bytes = make_records(3, 3);
+  bytes[100] ^= 1;  // one pixel bit
+  write_bytes(b.path / "cifar-10-batches-bin" / "data_batch_3.bin", bytes);
+  CHECK(load_cifar10(b.path.string(), Split::Train).fingerprint != x.fingerprint);
+  CHECK(load_cifar10(a.path.string(), Split::Train, 4).fingerprint != x.fingerprint);  // fewer images
 }
 
 // ---- DataLoader ----------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // LR schedules against torch.optim.lr_scheduler (values from tests/reference/optim_reference.py).
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "optim/lr_scheduler.h"
 #include "optim/onecycle.h"
 #include "optim/adam.h"
@@ -67,6 +69,40 @@ TEST_CASE("OneCycleLR refuses to step past total_steps", "[scheduler][errors]") 
   OneCycleLR s(opt, OneCycleOptions(0.1, 3));
   for (int i = 0; i < 3; ++i) s.step();
   CHECK_THROWS_WITH(s.step(), Catch::Contains("total_steps is 3"));
+}
+
+TEST_CASE("OneCycleLR works for tiny schedules: 1 to 4 steps, any pct_start", "[scheduler]") {
+  // torch divides by zero when the warm-up is shorter than a step (pct_start * T <= 1); minidl
+  // skips a phase with no steps. Every step's rate must be finite and within [min, max].
+  for (const bool three_phase : {false, true}) {
+    for (int64_t total = 1; total <= 4; ++total) {
+      for (const double pct : {0.01, 0.1, 0.25, 0.3, 0.5, 0.75, 0.99}) {
+        INFO("total " << total << " pct_start " << pct << " three_phase " << three_phase);
+        SGD opt({param()}, SGDOptions(1.0).momentum(0.9));
+        OneCycleLR s(opt, OneCycleOptions(0.2, total).pct_start(pct).three_phase(three_phase));
+        const double initial = 0.2 / 25, min_lr = initial / 1e4;
+        for (int64_t t = 0; t <= total; ++t) {
+          const double lr = s.lr_at(t), m = s.momentum_at(t);
+          CHECK(std::isfinite(lr));
+          CHECK(lr >= min_lr * (1 - 1e-12));
+          CHECK(lr <= 0.2 * (1 + 1e-12));
+          CHECK(m >= 0.85 - 1e-12);
+          CHECK(m <= 0.95 + 1e-12);
+        }
+        // With no warm-up step the cycle starts at its peak and anneals from there.
+        if (pct * total <= 1 && !three_phase) {
+          CHECK(s.lr_at(0) == Approx(0.2));
+          CHECK(s.lr_at(total - 1) <= s.lr_at(0) + 1e-12);
+        }
+      }
+    }
+  }
+  // 4 steps, pct_start 0.25: the warm-up ends at step 0 (no steps), then cosine from max to min.
+  SGD opt({param()}, SGDOptions(1.0).momentum(0.9));
+  OneCycleLR s(opt, OneCycleOptions(0.2, 4).pct_start(0.25));
+  CHECK(s.lr_at(0) == Approx(0.2));
+  CHECK(s.lr_at(3) == Approx(0.2 / 25 / 1e4));
+  CHECK(s.lr_at(1) > s.lr_at(2));
 }
 
 TEST_CASE("StepLR and MultiStepLR match torch", "[scheduler]") {

@@ -1,61 +1,173 @@
 #include "apps/train/config.h"
 
+#include <cmath>
 #include <set>
+#include <cstdio>
+#include <cstdlib>
 
 #include "core/error.h"
 
 namespace minidl::train {
 namespace {
+
 void one_of(const std::string& flag, const std::string& v, const std::set<std::string>& allowed) {
   if (allowed.count(v)) return;
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
   MINIDL_FAIL(flag, " '", v, "': expected one of ", list);
 }
+
+// A finite number in [lo, hi] (open ends where the flag says so); names the flag and the range.
+void in_range(const char* flag, double v, double lo, double hi, bool lo_open, bool hi_open) {
+  const bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  MINIDL_CHECK(ok, flag, " must be a finite number in ", lo_open ? "(" : "[", lo, ", ", hi, hi_open ? ")" : "]",
+               ", got ", v);
+}
+
+// Upper bounds that keep every derived count (steps = epochs x batches) far from overflowing.
+constexpr int64_t kMaxEpochs = 100000, kMaxBatch = 1 << 20;
+
 }  // namespace
 
-void TrainConfig::validate() const {
+void Recipe::validate() const {
   one_of("--norm", norm, {"batch", "group", "layer", "all"});
   one_of("--optimizer", optimizer, {"sgd", "adam", "adamw"});
   one_of("--scheduler", scheduler, {"none", "step", "onecycle", "plateau"});
   one_of("--augment", augment, {"none", "flip-crop", "flip-crop-cutout"});
-  one_of("--device", device, {"auto", "cpu", "cuda"});
   one_of("--anneal", anneal, {"cos", "linear"});
-  MINIDL_CHECK(epochs >= 0, "--epochs must be >= 0, got ", epochs);
-  MINIDL_CHECK(batch_size > 0, "--batch-size must be positive, got ", batch_size);
-  MINIDL_CHECK(lr > 0, "--lr must be positive, got ", lr);
-  MINIDL_CHECK(max_lr > 0, "--max-lr must be positive, got ", max_lr);
-  MINIDL_CHECK(pct_start > 0 && pct_start < 1, "--pct-start must be in (0, 1), got ", pct_start);
-  MINIDL_CHECK(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got ", momentum);
-  MINIDL_CHECK(weight_decay >= 0, "--weight-decay must be >= 0, got ", weight_decay);
-  MINIDL_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1), got ", label_smoothing);
-  MINIDL_CHECK(threads >= 0, "--threads must be >= 0, got ", threads);
-  MINIDL_CHECK(workers >= 0, "--workers must be >= 0, got ", workers);
-  MINIDL_CHECK(limit_train != 0, "--limit-train must be positive (or -1 for all), got 0");
-  MINIDL_CHECK(!(resume.size() && norm == "all"), "--resume continues one run; it cannot be combined with --norm all");
+  MINIDL_CHECK(groups >= 0 && groups <= 1 << 16, "--groups must be in [0, 65536] (0: the model's default), got ", groups);
+  MINIDL_CHECK(std::isfinite(dropout) && dropout < 1, "--dropout must be a finite number below 1 (negative: the "
+               "model's default), got ", dropout);
+  MINIDL_CHECK(epochs >= 0 && epochs <= kMaxEpochs, "--epochs must be in [0, ", kMaxEpochs, "], got ", epochs);
+  MINIDL_CHECK(batch_size > 0 && batch_size <= kMaxBatch, "--batch-size must be in [1, ", kMaxBatch, "], got ",
+               batch_size);
+  in_range("--lr", lr, 0, 1e6, true, false);
+  in_range("--momentum", momentum, 0, 1, false, true);
+  in_range("--weight-decay", weight_decay, 0, 1e6, false, false);
+  in_range("--max-lr", max_lr, 0, 1e6, true, false);
+  in_range("--pct-start", pct_start, 0, 1, true, true);
+  in_range("--div-factor", div_factor, 0, 1e12, true, false);
+  in_range("--final-div-factor", final_div_factor, 0, 1e12, true, false);
+  MINIDL_CHECK(step_size >= 1 && step_size <= kMaxEpochs, "--step-size must be in [1, ", kMaxEpochs, "], got ",
+               step_size);
+  // StepLR may keep the rate (gamma 1); ReduceLROnPlateau must lower it.
+  if (scheduler == "plateau") in_range("--gamma", gamma, 0, 1, true, true);
+  else in_range("--gamma", gamma, 0, 1, true, false);
+  in_range("--label-smoothing", label_smoothing, 0, 1, false, true);
+  MINIDL_CHECK(limit_train == -1 || limit_train > 0, "--limit-train must be positive (or -1 for all), got ",
+               limit_train);
+  MINIDL_CHECK(!data.empty(), "--data must name the CIFAR-10 folder");
 }
 
-// One list of (name, field) pairs drives both directions, so they cannot drift apart.
-#define MINIDL_CONFIG_FIELDS(X)                                                                       \
-  X(model) X(norm) X(groups) X(dropout) X(epochs) X(batch_size) X(optimizer) X(lr) X(momentum)        \
-  X(nesterov) X(weight_decay) X(scheduler) X(max_lr) X(pct_start) X(div_factor) X(final_div_factor)  \
-  X(three_phase) X(anneal) X(step_size) X(gamma) X(lr_find) X(augment) X(label_smoothing) X(device)  \
-  X(data) X(out) X(seed) X(threads) X(workers) X(limit_train) X(resume) X(stop_after)
+void Environment::validate() const {
+  one_of("--device", device, {"auto", "cpu", "cuda"});
+  MINIDL_CHECK(threads >= 0 && threads <= 1024, "--threads must be in [0, 1024] (0: all cores), got ", threads);
+  MINIDL_CHECK(workers >= 0 && workers <= 64, "--workers must be in [0, 64], got ", workers);
+  MINIDL_CHECK(stop_after == -1 || stop_after > 0, "--stop-after must be positive (or -1: never), got ", stop_after);
+}
 
-nlohmann::json to_json(const TrainConfig& c) {
+// One list of (key, flag) pairs; X(field, flag).
+#define MINIDL_RECIPE_FIELDS(X)                                                                                 \
+  X(model, "--model") X(norm, "--norm") X(groups, "--groups") X(dropout, "--dropout") X(epochs, "--epochs")      \
+  X(batch_size, "--batch-size") X(optimizer, "--optimizer") X(lr, "--lr") X(momentum, "--momentum")             \
+  X(nesterov, "--nesterov") X(weight_decay, "--weight-decay") X(scheduler, "--scheduler") X(max_lr, "--max-lr") \
+  X(pct_start, "--pct-start") X(div_factor, "--div-factor") X(final_div_factor, "--final-div-factor")           \
+  X(three_phase, "--three-phase") X(anneal, "--anneal") X(step_size, "--step-size") X(gamma, "--gamma")         \
+  X(lr_find, "--lr-find") X(augment, "--augment") X(label_smoothing, "--label-smoothing") X(seed, "--seed")     \
+  X(limit_train, "--limit-train") X(data, "--data") X(data_fingerprint, "")
+
+const std::vector<RecipeField>& recipe_fields() {
+  static const std::vector<RecipeField> fields = {
+#define X(f, flag) {#f, flag},
+      MINIDL_RECIPE_FIELDS(X)
+#undef X
+  };
+  return fields;
+}
+
+nlohmann::json to_json(const Recipe& r) {
   nlohmann::json j;
-#define X(f) j[#f] = c.f;
-  MINIDL_CONFIG_FIELDS(X)
+#define X(f, flag) j[#f] = r.f;
+  MINIDL_RECIPE_FIELDS(X)
 #undef X
   return j;
 }
 
-TrainConfig config_from_json(const nlohmann::json& j) {
-  TrainConfig c;
-#define X(f) if (j.contains(#f)) j.at(#f).get_to(c.f);
-  MINIDL_CONFIG_FIELDS(X)
+nlohmann::json to_json(const Environment& e) {
+  return {{"device", e.device}, {"out", e.out}, {"threads", e.threads}, {"workers", e.workers}};
+}
+
+namespace {
+// Reads j[key] into v, naming the file and the field when it is missing or of the wrong type.
+template <class T>
+void field(const nlohmann::json& j, const char* key, T& v, const std::string& where) {
+  MINIDL_CHECK(j.contains(key), where, ": the saved recipe lacks the field '", key, "'");
+  const nlohmann::json& x = j.at(key);
+  bool ok;
+  if constexpr (std::is_same_v<T, std::string>) ok = x.is_string();
+  else if constexpr (std::is_same_v<T, bool>) ok = x.is_boolean();
+  else if constexpr (std::is_same_v<T, uint64_t>) ok = x.is_number_unsigned();
+  else if constexpr (std::is_integral_v<T>) ok = x.is_number_integer();
+  else ok = x.is_number();  // doubles: JSON has no inf/nan, so a saved value is always finite
+  MINIDL_CHECK(ok, where, ": the saved recipe's field '", key, "' has the wrong type (", x.dump(), ")");
+  v = x.get<T>();
+}
+}  // namespace
+
+Recipe recipe_from_json(const nlohmann::json& j, const std::string& where) {
+  MINIDL_CHECK(j.is_object(), where, ": the saved recipe is not a JSON object");
+  Recipe r;
+#define X(f, flag) field(j, #f, r.f, where);
+  MINIDL_RECIPE_FIELDS(X)
 #undef X
-  return c;
+  try {
+    r.validate();
+  } catch (const Error& e) {
+    MINIDL_FAIL(where, ": the saved recipe is invalid: ", e.what());
+  }
+  return r;
+}
+
+std::string flag_value(const Recipe& r, const std::string& key) {
+  const nlohmann::json v = to_json(r).at(key);
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_float()) {  // the shortest text that reads back as the same double
+    const double d = v.get<double>();
+    char buf[32];
+    for (int precision = 6; precision <= 17; ++precision) {
+      std::snprintf(buf, sizeof buf, "%.*g", precision, d);
+      if (std::strtod(buf, nullptr) == d) break;
+    }
+    return buf;
+  }
+  return v.dump();
+}
+
+std::string shell_quote(const std::string& s) {
+  const bool plain = !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "0123456789_-./:=+,@%") == std::string::npos;
+  if (plain) return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string command_for(const Recipe& r, const Environment& e) {
+  const Recipe defaults;
+  std::string cmd = shell_quote(e.program);
+  for (const RecipeField& f : recipe_fields()) {
+    const std::string key = f.key;
+    if (!*f.flag || key == "data" || flag_value(r, key) == flag_value(defaults, key)) continue;
+    if (key == "three_phase" || key == "lr_find") {  // plain switches
+      if (flag_value(r, key) == "true") cmd += std::string(" ") + f.flag;
+      continue;
+    }
+    cmd += std::string(" ") + f.flag + " " + shell_quote(flag_value(r, key));
+  }
+  cmd += " --data " + shell_quote(r.data);
+  if (!e.out.empty()) cmd += " --out " + shell_quote(e.out);
+  return cmd;
 }
 
 }  // namespace minidl::train

@@ -1,20 +1,23 @@
-// Everything a train_cifar run is configured with (one field per command-line flag). Saved in
-// metrics.json and in every checkpoint, so a run can be resumed and its numbers reproduced.
+// What a train_cifar run is configured with, in two parts kept apart on purpose:
+//   Recipe       what the run computes: model, optimizer, schedule, data, seed, ... Saved in every
+//                checkpoint and in metrics.json; on --resume the saved recipe is the run, and a
+//                recipe flag that disagrees with it is refused (see resume.h).
+//   Environment  where and how it runs: device, threads, loader workers, output folder. Free to
+//                change between a stop and a resume.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace minidl::train {
 
-struct TrainConfig {
-  // what
+struct Recipe {
   std::string model = "minidl50k";
   std::string norm = "batch";  // batch | group | layer (| all, handled by train_cifar)
   int64_t groups = 0;          // 0: the model's default
   double dropout = -1;         // < 0: the model's default
-  // recipe
   int64_t epochs = 20;
   int64_t batch_size = 128;
   std::string optimizer = "sgd";  // sgd | adam | adamw
@@ -31,25 +34,56 @@ struct TrainConfig {
   std::string anneal = "cos";  // cos | linear
   int64_t step_size = 10;      // StepLR
   double gamma = 0.1;          // StepLR / ReduceLROnPlateau factor
-  bool lr_find = false;
+  bool lr_find = false;        // the LR range test picks lr (max_lr with onecycle); saved as picked
   std::string augment = "flip-crop";  // none | flip-crop | flip-crop-cutout
   double label_smoothing = 0.1;
-  // where and how
-  std::string device = "auto";  // auto | cpu | cuda
-  std::string data = "datasets";
-  std::string out;              // default: runs/<model>-<norm>
   uint64_t seed = 1;
-  int threads = 0;              // 0: all cores
-  int workers = 2;              // data loader threads
-  int64_t limit_train = -1;     // first N training images (-1: all)
-  std::string resume;           // checkpoint to continue from
-  int64_t stop_after = -1;      // stop after this epoch, as if interrupted (for testing --resume)
+  int64_t limit_train = -1;  // first N training images (-1: all)
+  std::string data = "datasets";  // made absolute when the run starts
+  std::string data_fingerprint;   // of the images read (data::Cifar10::fingerprint), set at start
 
-  // Throws minidl::Error naming the flag and the value when something is out of range.
+  // Throws minidl::Error naming the flag, the value and the allowed range.
   void validate() const;
 };
 
-nlohmann::json to_json(const TrainConfig& c);
-TrainConfig config_from_json(const nlohmann::json& j);
+struct Environment {
+  std::string device = "auto";  // auto | cpu | cuda
+  std::string out;              // run folder (see run_folder.h for the default)
+  int threads = 0;              // 0: all cores
+  int workers = 2;              // data loader threads
+  int64_t stop_after = -1;      // stop after this epoch, as if interrupted (to try --resume)
+  bool overwrite = false;       // replace a finished or partial run in --out
+  std::string program = "train_cifar";  // how to call train_cifar in printed commands
+  std::string resume_target;            // what a printed --resume names (default: out)
+
+  void validate() const;
+};
+
+struct TrainConfig {
+  Recipe recipe;
+  Environment env;
+  std::string resume;  // checkpoint.safetensors being continued (set by resume.h), or empty
+};
+
+// The recipe's fields: JSON key, command-line flag, and the value as JSON. One table drives
+// saving, loading, comparing and printing commands, so they cannot drift apart.
+struct RecipeField {
+  const char* key;   // "max_lr"
+  const char* flag;  // "--max-lr"
+};
+const std::vector<RecipeField>& recipe_fields();
+
+nlohmann::json to_json(const Recipe& r);
+nlohmann::json to_json(const Environment& e);
+// Strict: every field present with the right type; errors name `where` (the file) and the field.
+Recipe recipe_from_json(const nlohmann::json& j, const std::string& where);
+
+// The value of one field as it would be typed on the command line ("0.2", "true", "sgd").
+std::string flag_value(const Recipe& r, const std::string& key);
+// The command that trains this recipe from scratch: the program, every flag whose value differs
+// from the defaults, --data and --out. Values are shell-quoted where needed.
+std::string command_for(const Recipe& r, const Environment& e);
+// A path quoted for a POSIX shell when it needs it.
+std::string shell_quote(const std::string& s);
 
 }  // namespace minidl::train

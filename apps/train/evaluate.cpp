@@ -1,5 +1,6 @@
 #include "apps/train/evaluate.h"
 
+#include "apps/train/signals.h"
 #include "core/autograd.h"
 #include "kernels/loss.h"
 
@@ -28,12 +29,17 @@ EvalResult evaluate(nn::Module& model, data::DataLoader& loader) {
   loader.start_epoch(0);
   data::Batch b;
   while (loader.next(b)) {
+    check_stop();
     Tensor out = model(b.images);
     loss_sum += ops::cross_entropy(out, b.labels).item() * static_cast<double>(b.size());
     const std::vector<int64_t> pred = argmax_rows(out);
     const std::vector<int64_t> truth = b.labels.to_vector<int64_t>();
     for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
     r.predictions.insert(r.predictions.end(), pred.begin(), pred.end());
+    r.labels.insert(r.labels.end(), truth.begin(), truth.end());
+    const std::vector<float> logits = out.to_vector<float>();
+    r.logits.insert(r.logits.end(), logits.begin(), logits.end());
+    r.classes = out.size(1);
     seen += b.size();
   }
   model.train(was_training);

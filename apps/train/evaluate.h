@@ -12,10 +12,14 @@ struct EvalResult {
   double loss = 0;      // mean cross-entropy over the samples
   double accuracy = 0;  // percent
   std::vector<int64_t> predictions;  // predicted class of every sample, in loader order
+  std::vector<int64_t> labels;       // the true class of every sample, in loader order
+  std::vector<float> logits;         // [samples x classes], row-major, in loader order
+  int64_t classes = 0;
 };
 
 // Runs the model in eval mode without autograd over one epoch of `loader` (which must not
-// shuffle); restores the model's training flag.
+// shuffle); restores the model's training flag. Checks for a stop request (signals.h) after
+// every batch.
 EvalResult evaluate(nn::Module& model, data::DataLoader& loader);
 
 // Index of the largest value in each row of a [N, C] tensor (any device).

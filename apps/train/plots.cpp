@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace minidl::plots {
@@ -61,18 +62,23 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
-// One picture: a private PLplot stream drawing into PNG.tmp; save() renames it to PNG.
+// One picture: a private PLplot stream drawing into a unique temporary file next to PNG
+// (core/atomic_file.h); save() checks that a whole PNG arrived, then commits it over PNG.
 class Figure {
  public:
   // at: the start of every error message, e.g. "plots::line_chart(out/loss.png): ".
   Figure(const std::string& at, const std::string& png, int width, int height)
-      : lock_(plplot_mutex), at_(at), png_(png), tmp_(png + ".tmp"), font_fix_(1400.0 / (width + height)) {
+      : lock_(plplot_mutex), at_(at), png_(png), font_fix_(1400.0 / (width + height)) {
     pls_ = std::make_unique<plstream>();
     // Without the device PLplot would ask on stdin for another one.
     MINIDL_CHECK(has_pngcairo(*pls_), at_, "PLplot's pngcairo device is missing (install plplot-driver-cairo)");
-    std::FILE* f = std::fopen(tmp_.c_str(), "wb");
-    MINIDL_CHECK(f != nullptr, at_, "cannot write ", tmp_, ": ", std::strerror(errno));
-    std::fclose(f);
+    try {
+      file_ = std::make_unique<AtomicFile>(png_);
+    } catch (const Error& e) {
+      MINIDL_FAIL(at_, e.what());
+    }
+    file_->release_for_external_writer();  // PLplot opens the file by name
+    tmp_ = file_->temp_path();
     pls_->sError(&errcode_, errmsg_);  // "aborting operation" messages land here, not on stderr
     pls_->sdev("pngcairo");
     pls_->sfnam(tmp_.c_str());
@@ -86,9 +92,7 @@ class Figure {
     pls_->col0(kBlack);
   }
   ~Figure() {
-    if (!pls_) return;
-    pls_.reset();  // an exception interrupted the drawing: drop the unfinished picture
-    std::remove(tmp_.c_str());
+    pls_.reset();  // an exception interrupted the drawing: file_ drops the unfinished picture
   }
   plstream& pl() { return *pls_; }
   // PLplot sizes its default font by the page ((width + height) / 2 / 200 mm * 4 mm): undo
@@ -109,27 +113,27 @@ class Figure {
 
   void save() {
     pls_.reset();  // plend1: the driver writes the PNG and closes the file
-    if (errcode_ != 0) {
-      std::remove(tmp_.c_str());
-      MINIDL_FAIL(at_, "PLplot failed: ", errmsg_);
-    }
-    // A full disk shows up as a missing or short PNG, never as an error from PLplot.
-    unsigned char sig[8] = {};
+    MINIDL_CHECK(errcode_ == 0, at_, "PLplot failed: ", errmsg_);
+    // A full disk shows up as a missing or cut PNG, never as an error from PLplot: check that
+    // the file starts with the PNG signature and ends with the IEND chunk.
+    unsigned char sig[8] = {}, tail[12] = {};
     std::FILE* f = std::fopen(tmp_.c_str(), "rb");
-    const bool ok = f && std::fread(sig, 1, 8, f) == 8 && std::memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0;
+    bool ok = f && std::fread(sig, 1, 8, f) == 8 && std::memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0;
+    ok = ok && std::fseek(f, -12, SEEK_END) == 0 && std::fread(tail, 1, 12, f) == 12 &&
+         std::memcmp(tail, "\0\0\0\0IEND\xae\x42\x60\x82", 12) == 0;
     if (f) std::fclose(f);
-    if (!ok) std::remove(tmp_.c_str());
-    MINIDL_CHECK(ok, at_, "PLplot did not write a PNG to ", tmp_);
-    if (std::rename(tmp_.c_str(), png_.c_str()) != 0) {
-      const int err = errno;
-      std::remove(tmp_.c_str());
-      MINIDL_FAIL(at_, "cannot rename ", tmp_, " to ", png_, ": ", std::strerror(err));
+    MINIDL_CHECK(ok, at_, "PLplot did not write a whole PNG (disk full?); ", png_, " is left as it was");
+    try {
+      file_->commit();
+    } catch (const Error& e) {
+      MINIDL_FAIL(at_, e.what());
     }
   }
 
  private:
   std::lock_guard<std::mutex> lock_;
   std::string at_, png_, tmp_;
+  std::unique_ptr<AtomicFile> file_;
   double font_fix_;
   PLINT errcode_ = 0;
   char errmsg_[1024] = {};

@@ -4,23 +4,23 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "apps/train/checkpoint.h"
 #include "apps/train/evaluate.h"
 #include "apps/train/outputs.h"
 #include "apps/train/progress.h"
+#include "apps/train/resume.h"
+#include "apps/train/run_folder.h"
+#include "apps/train/setup.h"
+#include "apps/train/signals.h"
 #include "core/cuda_context.h"
 #include "core/parallel.h"
-#include "core/random.h"
 #include "data/dataloader.h"
 #include "kernels/loss.h"
-#include "layers/models/zoo.h"
 #include "layers/summary.h"
-#include "optim/adam.h"
 #include "optim/lr_finder.h"
-#include "optim/onecycle.h"
-#include "optim/sgd.h"
 
 namespace minidl::train {
 
@@ -30,14 +30,30 @@ nlohmann::json to_json(const EpochRecord& r) {
           {"seconds", r.seconds},     {"data_wait", r.data_wait},   {"images_per_second", r.images_per_second}};
 }
 
-EpochRecord epoch_record_from_json(const nlohmann::json& j) {
+EpochRecord epoch_record_from_json(const nlohmann::json& j, const std::string& where) {
+  MINIDL_CHECK(j.is_object(), where, ": an epoch record is not an object: ", j.dump().substr(0, 80));
+  auto num = [&](const char* key) {
+    MINIDL_CHECK(j.contains(key) && j.at(key).is_number(), where, ": epoch record field '", key,
+                 "' is missing or not a number");
+    return j.at(key).get<double>();
+  };
   EpochRecord r;
-  r.epoch = j.at("epoch");
-  r.train_loss = j.at("train_loss"), r.train_acc = j.at("train_acc");
-  r.test_loss = j.at("test_loss"), r.test_acc = j.at("test_acc");
-  r.lr = j.at("lr"), r.seconds = j.at("seconds"), r.data_wait = j.at("data_wait");
-  r.images_per_second = j.at("images_per_second");
+  MINIDL_CHECK(j.contains("epoch") && j.at("epoch").is_number_integer(), where,
+               ": epoch record field 'epoch' is missing or not an integer");
+  r.epoch = j.at("epoch").get<int64_t>();
+  r.train_loss = num("train_loss"), r.train_acc = num("train_acc");
+  r.test_loss = num("test_loss"), r.test_acc = num("test_acc");
+  r.lr = num("lr"), r.seconds = num("seconds"), r.data_wait = num("data_wait");
+  r.images_per_second = num("images_per_second");
   return r;
+}
+
+std::pair<double, int64_t> best_epoch(const std::vector<EpochRecord>& history) {
+  double best = -1;
+  int64_t at = 0;
+  for (const EpochRecord& e : history)
+    if (e.test_acc > best) best = e.test_acc, at = e.epoch;
+  return {history.empty() ? 0.0 : best, at};
 }
 
 namespace {
@@ -45,208 +61,304 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-Device pick_device(const std::string& d) {
-  if (d == "cpu") return Device::cpu();
-  if (d == "cuda") {
-    MINIDL_CHECK(cuda::is_available(), "--device cuda: no CUDA GPU is available on this machine "
-                 "(use --device cpu or auto)");
-    return Device::cuda();
-  }
-  return cuda::is_available() ? Device::cuda() : Device::cpu();
-}
-
-AugmentOptions augment_options(const std::string& a) {
-  AugmentOptions o = AugmentOptions::normalize_only();
-  if (a == "flip-crop" || a == "flip-crop-cutout") o.crop(true).flip(true);
-  if (a == "flip-crop-cutout") o.cutout(true);
-  return o;
-}
-
-std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const std::vector<Tensor>& params) {
-  if (c.optimizer == "sgd")
-    return std::make_unique<optim::SGD>(params, optim::SGDOptions(c.lr).momentum(c.momentum).nesterov(
-                                                    c.nesterov && c.momentum > 0).weight_decay(c.weight_decay));
-  const auto o = optim::AdamOptions(c.lr).weight_decay(c.weight_decay);
-  if (c.optimizer == "adamw") return std::make_unique<optim::AdamW>(params, o);
-  return std::make_unique<optim::Adam>(params, o);
-}
-
-std::unique_ptr<optim::LRScheduler> make_scheduler(const TrainConfig& c, optim::Optimizer& opt, int64_t steps_per_epoch) {
-  if (c.scheduler == "onecycle") {
-    return std::make_unique<optim::OneCycleLR>(
-        opt, optim::OneCycleOptions(c.max_lr, c.epochs, steps_per_epoch)
-                 .pct_start(c.pct_start).div_factor(c.div_factor).final_div_factor(c.final_div_factor)
-                 .three_phase(c.three_phase).cos_anneal(c.anneal == "cos")
-                 .cycle_momentum(c.optimizer != "sgd" || c.momentum > 0));
-  }
-  if (c.scheduler == "step") return std::make_unique<optim::StepLR>(opt, c.step_size, c.gamma);
-  if (c.scheduler == "plateau") {
-    optim::ReduceLROnPlateau::Options o;
-    o.factor = c.gamma;
-    o.patience = 2;
-    return std::make_unique<optim::ReduceLROnPlateau>(opt, o);
-  }
-  return nullptr;
-}
-
-}  // namespace
-
-RunResult run_training(const TrainConfig& given) {
-  TrainConfig cfg = given;
+// Everything one run holds while it trains.
+struct Run {
+  TrainConfig cfg;
+  Recipe effective;  // the recipe with the LR finder's pick applied (what the optimizer uses)
+  Device device = Device::cpu();
+  std::unique_ptr<data::Cifar10> train_set, test_set;
+  std::unique_ptr<data::DataLoader> train_loader, test_loader;
+  std::shared_ptr<nn::Module> model;
+  std::unique_ptr<optim::Optimizer> opt;
+  std::unique_ptr<optim::LRScheduler> sched;
   Checkpoint ckpt;
-  if (!cfg.resume.empty()) {  // the checkpoint's recipe is authoritative; where to read/write is not
-    ckpt = read_checkpoint(cfg.resume);
-    TrainConfig saved = ckpt.config;
-    saved.data = cfg.data, saved.out = cfg.out, saved.device = cfg.device, saved.threads = cfg.threads;
-    saved.workers = cfg.workers, saved.resume = cfg.resume, saved.stop_after = cfg.stop_after;
-    if (given.epochs > saved.epochs) saved.epochs = given.epochs;  // allow extending a finished run
-    cfg = saved;
-  }
-  cfg.validate();
-  if (cfg.threads > 0) set_num_threads(cfg.threads);
-  std::filesystem::create_directories(cfg.out);
-  const Device device = pick_device(cfg.device);
-
-  // Data: the training split (augmented, shuffled per epoch) and the test split.
-  const data::Cifar10 train_set = data::load_cifar10(cfg.data, data::Split::Train, cfg.limit_train);
-  const data::Cifar10 test_set = data::load_cifar10(cfg.data, data::Split::Test);
-  data::DataLoader train_loader(train_set, data::DataLoaderOptions().batch_size(cfg.batch_size).seed(cfg.seed)
-                                               .workers(cfg.workers).augment(augment_options(cfg.augment)).device(device));
-  data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(500).shuffle(false)
-                                             .workers(cfg.workers).device(device));
-
-  // Model: initialized from the seed, then moved to the device.
-  manual_seed(cfg.seed);
-  models::ModelOptions mo;
-  mo.norm = nn::parse_norm_kind(cfg.norm);
-  mo.groups = cfg.groups;
-  mo.dropout = cfg.dropout;
-  auto model = models::make_model(cfg.model, mo);
-  model->to(device);
+  nlohmann::json extra = nlohmann::json::object();
+  nlohmann::json history = nlohmann::json::array();
   RunResult result;
-  result.config = cfg;
-  result.out_dir = cfg.out;
-  result.device = device.is_cuda() ? cuda::device_name() : "cpu (" + std::to_string(get_num_threads()) + " threads)";
-  result.params = model->num_parameters();
+};
 
-  auto opt = make_optimizer(cfg, model->parameters());
-  auto step_loss = [&](data::Batch& b) {
-    Tensor out = (*model)(b.images);
-    return std::make_pair(out, ops::cross_entropy(out, b.labels, cfg.label_smoothing));
-  };
+void load_data(Run& run) {
+  Recipe& r = run.cfg.recipe;
+  run.train_set = std::make_unique<data::Cifar10>(data::load_cifar10(r.data, data::Split::Train, r.limit_train));
+  run.test_set = std::make_unique<data::Cifar10>(data::load_cifar10(r.data, data::Split::Test));
+  const std::string fingerprint = run.train_set->fingerprint + ":" + run.test_set->fingerprint;
+  if (r.data_fingerprint.empty()) {
+    r.data_fingerprint = fingerprint;  // a new run (or a checkpoint from before fingerprints)
+  } else {
+    MINIDL_CHECK(r.data_fingerprint == fingerprint, "--data '", r.data, "': these files are not the images this run "
+                 "was trained on (fingerprint ", fingerprint, ", saved ", r.data_fingerprint, "); point --data at "
+                 "the dataset the run started with");
+  }
+  run.result.train_images = run.train_set->size();
+  run.result.test_images = run.test_set->size();
+  std::printf("data: %s train / %s test images from %s\n", nn::with_commas(run.train_set->size()).c_str(),
+              nn::with_commas(run.test_set->size()).c_str(), run.train_set->folder.c_str());
+  for (const data::Cifar10* s : {run.train_set.get(), run.test_set.get()}) {
+    const std::string note = data::records_note(*s);
+    if (!note.empty()) std::printf("note: not the official CIFAR-10 counts: %s\n", note.c_str());
+  }
+  if (r.limit_train > run.train_set->size())
+    std::printf("note: --limit-train %lld but only %lld training images exist\n", (long long)r.limit_train,
+                (long long)run.train_set->size());
+  const auto device = run.device;
+  run.train_loader = std::make_unique<data::DataLoader>(
+      *run.train_set, data::DataLoaderOptions().batch_size(r.batch_size).seed(r.seed).workers(run.cfg.env.workers)
+                          .augment(augment_options(r.augment)).device(device));
+  run.test_loader = std::make_unique<data::DataLoader>(
+      *run.test_set, data::DataLoaderOptions().batch_size(500).shuffle(false).workers(run.cfg.env.workers).device(device));
+  MINIDL_CHECK(run.train_set->size() > 0 && run.test_set->size() > 0, "--data '", r.data,
+               "': no images to train or test on");
+}
 
-  nlohmann::json extra = ckpt.extra.is_null() ? nlohmann::json::object() : ckpt.extra;
-  if (cfg.lr_find && cfg.resume.empty()) {
+std::pair<Tensor, Tensor> step_loss(Run& run, data::Batch& b) {
+  Tensor out = (*run.model)(b.images);
+  return {out, ops::cross_entropy(out, b.labels, run.cfg.recipe.label_smoothing)};
+}
+
+// The LR range test (new runs), or its saved pick (resumed runs); applied to run.effective.
+void find_lr(Run& run, bool resuming) {
+  Recipe& eff = run.effective;
+  double lr = 0;
+  if (resuming) {
+    const auto& saved = run.extra["lr_finder"];
+    MINIDL_CHECK(saved.is_object() && saved.contains("suggested_lr") && saved["suggested_lr"].is_number(),
+                 run.ckpt.path, ": the recipe uses --lr-find but the checkpoint holds no LR finder result");
+    lr = saved["suggested_lr"].get<double>();
+  } else {
     data::Batch b;
     int64_t epoch = 0;
-    train_loader.start_epoch(epoch);
+    run.train_loader->start_epoch(epoch);
     auto next_loss = [&] {
-      if (!train_loader.next(b)) {
-        train_loader.start_epoch(++epoch);
-        train_loader.next(b);
+      check_stop();
+      if (!run.train_loader->next(b)) {
+        run.train_loader->start_epoch(++epoch);
+        run.train_loader->next(b);
       }
-      return step_loss(b).second;
+      return step_loss(run, b).second;
     };
     optim::LRFinderOptions lo;
     lo.start_lr = 1e-6;
     lo.end_lr = 10;
     lo.num_iter = 100;
-    const auto lr = optim::lr_find(*model, *opt, next_loss, lo);
-    MINIDL_CHECK(lr.suggested_index >= 0, "LR finder: the loss curve is too short to suggest a learning rate (",
-                 lr.lrs.size(), " points before divergence); set --lr / --max-lr yourself");
+    const auto found = optim::lr_find(*run.model, *run.opt, next_loss, lo);
+    MINIDL_CHECK(found.suggested_index >= 0, "LR finder: the loss curve is too short to suggest a learning rate (",
+                 found.lrs.size(), " points before divergence); set --lr / --max-lr yourself");
     std::printf("LR finder: suggested learning rate %.3g (steepest descent of the loss, %zu points%s)\n",
-                lr.suggested_lr, lr.lrs.size(), lr.diverged ? ", stopped at divergence" : "");
-    write_lr_finder(cfg.out, lr);
-    (cfg.scheduler == "onecycle" ? cfg.max_lr : cfg.lr) = lr.suggested_lr;
-    opt->set_lr(cfg.lr);
-    extra["lr_finder"] = {{"suggested_lr", lr.suggested_lr}, {"lrs", lr.lrs}, {"losses", lr.losses}};
-    result.config = cfg;
+                found.suggested_lr, found.lrs.size(), found.diverged ? ", stopped at divergence" : "");
+    write_lr_finder(run.cfg.env.out, found);
+    lr = found.suggested_lr;
+    run.extra["lr_finder"] = {{"suggested_lr", lr}, {"lrs", found.lrs}, {"losses", found.losses}};
   }
-  if (cfg.epochs == 0) {
+  (eff.scheduler == "onecycle" ? eff.max_lr : eff.lr) = lr;
+  run.opt->set_lr(eff.lr);
+  run.result.suggested_lr = lr;
+}
+
+// A NaN or infinite loss: stop, saying where, what was kept and what to try.
+[[noreturn]] void diverged(const Run& run, int64_t epoch, const std::string& where) {
+  const std::string kept = epoch > 0 ? "the checkpoint of epoch " + std::to_string(epoch) + " in " + run.cfg.env.out +
+                                           " is kept"
+                                     : "no epoch was completed, so there is no checkpoint";
+  MINIDL_FAIL("training diverged: ", where, " (", kept, "). Remedies: a lower peak learning rate (--max-lr with "
+              "onecycle, else --lr), a longer warm-up (--pct-start) or a larger --div-factor, less --weight-decay; "
+              "with --lr-find, set the rate yourself instead");
+}
+
+// One epoch of training; returns its record without the test numbers.
+EpochRecord train_one_epoch(Run& run, int64_t epoch) {
+  const auto t0 = Clock::now();
+  run.model->train();
+  run.train_loader->start_epoch(epoch);
+  ProgressBar bar(epoch + 1, run.cfg.recipe.epochs, run.train_loader->num_batches());
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0, batches = 0;
+  data::Batch b;
+  while (run.train_loader->next(b)) {
+    check_stop();
+    auto [out, loss] = step_loss(run, b);
+    const double l = loss.item();
+    if (!std::isfinite(l)) {
+      bar.finish();
+      diverged(run, epoch, "the training loss is " + std::to_string(l) + " at epoch " + std::to_string(epoch + 1) +
+                               ", batch " + std::to_string(batches + 1));
+    }
+    run.opt->zero_grad();
+    loss.backward();
+    run.opt->step();
+    if (run.sched) run.sched->step_batch();
+    loss_sum += l * static_cast<double>(b.size());
+    const auto pred = argmax_rows(out);
+    const auto truth = b.labels.to_vector<int64_t>();
+    for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
+    seen += b.size();
+    ++batches;
+    bar.update(batches, seen, loss_sum / static_cast<double>(seen), 100.0 * static_cast<double>(correct) / static_cast<double>(seen));
+  }
+  bar.finish();
+  EpochRecord r;
+  r.epoch = epoch + 1;
+  r.train_loss = loss_sum / static_cast<double>(seen);
+  r.train_acc = 100.0 * static_cast<double>(correct) / static_cast<double>(seen);
+  r.images_per_second = static_cast<double>(seen) / since(t0);
+  r.data_wait = run.train_loader->wait_seconds();
+  return r;
+}
+
+// The files written once, at the end: curves, predictions and the pictures of the final model,
+// then metrics.json with finished = true (last, so "finished" means every file is there).
+void finish(Run& run, const EvalResult& final_eval) {
+  RunResult& res = run.result;
+  res.finished = true;
+  for (const EpochRecord& r : res.history) res.seconds += r.seconds;
+  std::tie(res.best_test_acc, res.best_epoch) = best_epoch(res.history);
+  write_curves(res);
+  write_evaluation_files(res.out_dir, res.recipe.model + ", " + res.recipe.norm + " norm", *run.test_set, final_eval);
+  write_metrics(res);
+}
+
+bool final_files_complete(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(fs::path(dir) / "predictions.csv", ec)) return false;
+  try {
+    std::ifstream f(fs::path(dir) / "metrics.json");
+    const auto j = nlohmann::json::parse(f);
+    return j.at("final").at("finished").get<bool>();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void print_stop_message(const Run& run, int64_t epochs_done, const std::string& why) {
+  const Environment& env = run.cfg.env;
+  const std::string target = env.resume_target.empty() ? env.out : env.resume_target;
+  if (epochs_done > 0)
+    std::printf("%s: the last complete checkpoint is epoch %lld of %lld in %s/checkpoint.safetensors\n"
+                "continue with: %s --resume %s\n",
+                why.c_str(), (long long)epochs_done, (long long)run.cfg.recipe.epochs, env.out.c_str(),
+                shell_quote(env.program).c_str(), shell_quote(absolute_path(target)).c_str());
+  else
+    std::printf("%s before the first epoch ended: nothing was saved; start again with: %s\n", why.c_str(),
+                command_for(run.cfg.recipe, env).c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+RunResult run_training(const TrainConfig& given) {
+  Run run;
+  run.cfg = given;
+  TrainConfig& cfg = run.cfg;
+  const bool resuming = !cfg.resume.empty();
+  cfg.recipe.validate();
+  cfg.env.validate();
+  MINIDL_CHECK(cfg.recipe.norm != "all", "run_training runs one norm; --norm all is handled by train_cifar");
+  MINIDL_CHECK(!cfg.env.out.empty(), "run_training: no output folder");
+  if (resuming) {
+    run.ckpt = read_checkpoint(cfg.resume);
+    const auto diffs = recipe_differences(run.ckpt.recipe, cfg.recipe, /*allow_more_epochs=*/true);
+    MINIDL_CHECK(diffs.empty(), cfg.resume, ": the recipe differs from the saved run: ", diffs.front());
+    if (cfg.recipe.epochs > run.ckpt.recipe.epochs) check_extension(run.ckpt, cfg.recipe.epochs);
+    cfg.recipe.data_fingerprint = run.ckpt.recipe.data_fingerprint;
+    run.extra = run.ckpt.extra;
+    run.history = run.ckpt.history;
+  } else {
+    cfg.recipe.data = absolute_path(cfg.recipe.data);
+  }
+  if (cfg.env.threads > 0) set_num_threads(cfg.env.threads);
+  std::filesystem::create_directories(cfg.env.out);
+  run.device = pick_device(cfg.env.device);
+  load_data(run);
+
+  run.model = make_recipe_model(cfg.recipe);
+  run.model->to(run.device);
+  RunResult& result = run.result;
+  result.recipe = cfg.recipe;
+  result.env = cfg.env;
+  result.out_dir = cfg.env.out;
+  result.device = run.device.is_cuda() ? cuda::device_name() : "cpu (" + std::to_string(get_num_threads()) + " threads)";
+  result.params = run.model->num_parameters();
+  run.effective = cfg.recipe;
+  run.opt = make_optimizer(run.effective, run.model->parameters());
+  if (cfg.recipe.lr_find) find_lr(run, resuming);
+  if (cfg.recipe.epochs == 0) {
     std::printf("--epochs 0: nothing to train\n");
     return result;
   }
-  auto sched = make_scheduler(cfg, *opt, train_loader.num_batches());
+  run.sched = make_scheduler(run.effective, *run.opt, run.train_loader->num_batches());
 
   int64_t start_epoch = 0;
-  nlohmann::json history = nlohmann::json::array();
-  if (!cfg.resume.empty()) {
-    restore_checkpoint(ckpt, *model, *opt, sched.get());
-    start_epoch = ckpt.epoch;
-    history = ckpt.history;
-    for (const auto& h : history) result.history.push_back(epoch_record_from_json(h));
-    std::printf("resuming %s from epoch %lld of %s\n", cfg.model.c_str(), (long long)start_epoch, cfg.resume.c_str());
-  }
-  std::printf("training %s (%s norm, %s params) on %s for %lld epochs: %s, batch %lld, %s\n", cfg.model.c_str(),
-              cfg.norm.c_str(), nn::with_commas(result.params).c_str(), result.device.c_str(), (long long)cfg.epochs,
-              cfg.optimizer.c_str(), (long long)cfg.batch_size, cfg.scheduler.c_str());
-  std::fflush(stdout);
-
-  EvalResult last_eval;
-  for (int64_t epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
-    const auto t0 = Clock::now();
-    model->train();
-    train_loader.start_epoch(epoch);
-    ProgressBar bar(epoch + 1, cfg.epochs, train_loader.num_batches());
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, batches = 0;
-    data::Batch b;
-    while (train_loader.next(b)) {
-      auto [out, loss] = step_loss(b);
-      opt->zero_grad();
-      loss.backward();
-      opt->step();
-      if (sched) sched->step_batch();
-      const double l = loss.item();
-      MINIDL_CHECK(std::isfinite(l), "training diverged: the loss is ", l, " at epoch ", epoch + 1, ", batch ",
-                   batches + 1, "; lower the learning rate (--lr / --max-lr)");
-      loss_sum += l * static_cast<double>(b.size());
-      const auto pred = argmax_rows(out);
-      const auto truth = b.labels.to_vector<int64_t>();
-      for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
-      seen += b.size();
-      ++batches;
-      bar.update(batches, seen, loss_sum / static_cast<double>(seen), 100.0 * static_cast<double>(correct) / static_cast<double>(seen));
+  if (resuming) {
+    restore_checkpoint(run.ckpt, *run.model, *run.opt, run.sched.get());
+    start_epoch = run.ckpt.epoch;
+    for (const auto& h : run.history) result.history.push_back(epoch_record_from_json(h, cfg.resume));
+    // A crash between the checkpoint's rename and the model file's leaves the latter behind.
+    const std::string model_file = cfg.env.out + "/model.safetensors";
+    if (model_file_epoch(model_file) != run.ckpt.epoch) {
+      std::printf("model.safetensors is behind its checkpoint (epoch %lld): rewriting it\n", (long long)run.ckpt.epoch);
+      save_model_file(cfg.env.out, cfg.recipe, run.ckpt.epoch, *run.model);
     }
-    bar.finish();
-    const double train_seconds = since(t0);
-    last_eval = evaluate(*model, test_loader);
-    if (sched) sched->step_epoch(last_eval.loss);
-
-    EpochRecord r;
-    r.epoch = epoch + 1;
-    r.train_loss = loss_sum / static_cast<double>(seen);
-    r.train_acc = 100.0 * static_cast<double>(correct) / static_cast<double>(seen);
-    r.test_loss = last_eval.loss;
-    r.test_acc = last_eval.accuracy;
-    r.lr = opt->lr();
-    r.seconds = since(t0);
-    r.data_wait = train_loader.wait_seconds();
-    r.images_per_second = static_cast<double>(seen) / train_seconds;
-    result.history.push_back(r);
-    history.push_back(to_json(r));
-    std::printf("epoch %3lld/%lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  lr %.3g  %s  "
-                "%.0f img/s  data wait %.2fs\n",
-                (long long)r.epoch, (long long)cfg.epochs, r.train_loss, r.train_acc, r.test_loss, r.test_acc, r.lr,
-                format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait);
-    std::fflush(stdout);
-    save_checkpoint(cfg.out, cfg, epoch + 1, *model, *opt, sched.get(), history, extra);
-    write_metrics(result, extra);
-    if (cfg.stop_after > 0 && epoch + 1 >= cfg.stop_after && epoch + 1 < cfg.epochs) {
-      std::printf("stopping after epoch %lld (--stop-after); continue with --resume %s/checkpoint.safetensors\n",
-                  (long long)(epoch + 1), cfg.out.c_str());
+    if (start_epoch >= cfg.recipe.epochs) {
+      result.already_finished = true;
+      if (!final_files_complete(cfg.env.out)) {
+        std::printf("run %s ended (epoch %lld of %lld) before its final files were written: writing them\n",
+                    cfg.env.out.c_str(), (long long)start_epoch, (long long)cfg.recipe.epochs);
+        finish(run, evaluate(*run.model, *run.test_loader));
+      } else {
+        std::printf("run %s already finished (%lld of %lld epochs): nothing to train\n", cfg.env.out.c_str(),
+                    (long long)start_epoch, (long long)cfg.recipe.epochs);
+        result.finished = true;
+        std::tie(result.best_test_acc, result.best_epoch) = best_epoch(result.history);
+        for (const EpochRecord& r : result.history) result.seconds += r.seconds;
+      }
       return result;
     }
+    std::printf("resuming %s from epoch %lld of %s\n", cfg.recipe.model.c_str(), (long long)start_epoch,
+                cfg.resume.c_str());
   }
-  result.finished = true;
-  for (const EpochRecord& r : result.history) {
-    result.seconds += r.seconds;
-    if (r.test_acc > result.best_test_acc) result.best_test_acc = r.test_acc, result.best_epoch = r.epoch;
+  std::printf("training %s (%s norm, %s params) on %s for %lld epochs: %s, batch %lld, %s\n", cfg.recipe.model.c_str(),
+              cfg.recipe.norm.c_str(), nn::with_commas(result.params).c_str(), result.device.c_str(),
+              (long long)cfg.recipe.epochs, cfg.recipe.optimizer.c_str(), (long long)cfg.recipe.batch_size,
+              cfg.recipe.scheduler.c_str());
+  std::fflush(stdout);
+
+  int64_t epochs_done = start_epoch;
+  try {
+    for (int64_t epoch = start_epoch; epoch < cfg.recipe.epochs; ++epoch) {
+      const auto t0 = Clock::now();
+      EpochRecord r = train_one_epoch(run, epoch);
+      const EvalResult eval = evaluate(*run.model, *run.test_loader);
+      if (!std::isfinite(eval.loss))  // e.g. batch norm's running statistics overflowed
+        diverged(run, epoch, "the test loss is " + std::to_string(eval.loss) + " after epoch " + std::to_string(epoch + 1));
+      if (run.sched) run.sched->step_epoch(eval.loss);
+      r.test_loss = eval.loss;
+      r.test_acc = eval.accuracy;
+      r.lr = run.opt->lr();
+      r.seconds = since(t0);
+      result.history.push_back(r);
+      run.history.push_back(to_json(r));
+      std::printf("epoch %3lld/%lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  lr %.3g  %s  "
+                  "%.0f img/s  data wait %.2fs\n",
+                  (long long)r.epoch, (long long)cfg.recipe.epochs, r.train_loss, r.train_acc, r.test_loss, r.test_acc,
+                  r.lr, format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait);
+      std::fflush(stdout);
+      save_checkpoint(cfg.env.out, cfg.recipe, epoch + 1, *run.model, *run.opt, run.sched.get(), run.history, run.extra);
+      epochs_done = epoch + 1;
+      if (epochs_done == cfg.recipe.epochs) {
+        finish(run, eval);
+        return result;
+      }
+      write_metrics(result);
+      if (cfg.env.stop_after > 0 && epochs_done >= cfg.env.stop_after) {
+        print_stop_message(run, epochs_done, "stopped after epoch " + std::to_string(epochs_done) + " (--stop-after)");
+        return result;
+      }
+    }
+  } catch (const Interrupted& e) {
+    print_stop_message(run, epochs_done, e.what());
+    throw;
   }
-  if (last_eval.predictions.empty()) last_eval = evaluate(*model, test_loader);  // resumed a finished run
-  write_metrics(result, extra);
-  write_pictures(result, test_set, last_eval.predictions);
-  return result;
+  return result;  // not reached: the loop returns after the last epoch
 }
 
 }  // namespace minidl::train

@@ -1,5 +1,5 @@
 // One training run of train_cifar: data, model, optimizer, schedule, the epoch loop, checkpoints
-// and the files in the run folder (see apps/train_cifar.cpp for the list).
+// and the files in the run folder (outputs.h lists them).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -20,20 +20,31 @@ struct EpochRecord {
   double images_per_second = 0;
 };
 nlohmann::json to_json(const EpochRecord& r);
-EpochRecord epoch_record_from_json(const nlohmann::json& j);
+// Strict: errors name `where` and the field.
+EpochRecord epoch_record_from_json(const nlohmann::json& j, const std::string& where);
 
 struct RunResult {
-  TrainConfig config;
+  Recipe recipe;           // as run (data absolute, fingerprint set)
+  Environment env;
   std::string out_dir, device;
   int64_t params = 0;
+  int64_t train_images = 0, test_images = 0;
+  double suggested_lr = 0;  // the LR finder's pick, when --lr-find ran (0 otherwise)
   std::vector<EpochRecord> history;
   double best_test_acc = 0;
   int64_t best_epoch = 0;
-  double seconds = 0;     // all epochs, including those before a resume
-  bool finished = false;  // false when stopped early (--stop-after)
+  double seconds = 0;             // all epochs, including those before a resume
+  bool finished = false;          // false when stopped early (--stop-after)
+  bool already_finished = false;  // --resume of a run that had ended: nothing was trained
 };
 
-// Runs config (norm is batch, group or layer) into config.out; prints progress to stdout.
+// Runs config.recipe (norm: batch, group or layer) into config.env.out, from scratch or, with
+// config.resume, from that checkpoint (whose recipe must equal config.recipe but for more epochs;
+// resume.h builds such a config). Prints progress to stdout. Throws Interrupted (signals.h) when
+// a stop was requested, after printing how to resume; the last complete checkpoint stays.
 RunResult run_training(const TrainConfig& config);
+
+// The best test accuracy and its epoch (the first of equals) over a history.
+std::pair<double, int64_t> best_epoch(const std::vector<EpochRecord>& history);
 
 }  // namespace minidl::train

@@ -1,0 +1,75 @@
+#include "apps/train/evaluate_saved.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "apps/train/evaluate.h"
+#include "apps/train/outputs.h"
+#include "apps/train/run_folder.h"
+#include "apps/train/setup.h"
+#include "core/atomic_file.h"
+#include "core/parallel.h"
+#include "core/safetensors.h"
+#include "data/dataloader.h"
+
+namespace minidl::train {
+namespace fs = std::filesystem;
+
+double evaluate_saved(const EvaluateOptions& o) {
+  o.env.validate();
+  std::error_code ec;
+  std::string file = o.weights;
+  if (fs::is_directory(file, ec)) file = (fs::path(file) / "model.safetensors").string();
+  const SafetensorsFile weights = load_safetensors(file);
+  Recipe recipe;
+  const Metadata& m = weights.metadata;
+  if (m.count("recipe")) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(m.at("recipe"));
+    } catch (const nlohmann::json::exception&) {
+      MINIDL_FAIL(file, ": metadata field 'recipe' is not valid JSON");
+    }
+    recipe = recipe_from_json(j, file);
+  } else {
+    MINIDL_CHECK(m.count("model") && m.count("norm"), file, ": no 'recipe' (nor 'model' and 'norm') in its metadata: "
+                 "not a model.safetensors written by train_cifar");
+    recipe.model = m.at("model");
+    recipe.norm = m.at("norm");
+    recipe.data = "";
+  }
+  if (!o.data.empty()) recipe.data = o.data;
+  MINIDL_CHECK(!recipe.data.empty(), file, " does not say which data it was trained on: pass --data DIR");
+  if (o.env.threads > 0) set_num_threads(o.env.threads);
+  const Device device = pick_device(o.env.device);
+
+  auto model = make_recipe_model(recipe);
+  try {
+    model->load_state_dict(weights.tensors);
+  } catch (const Error& e) {
+    MINIDL_FAIL(file, ": the weights do not fit ", recipe.model, " with ", recipe.norm, " norm: ", e.what());
+  }
+  model->to(device);
+  const data::Cifar10 test = data::load_cifar10(recipe.data, data::Split::Test);
+  const std::string note = data::records_note(test);
+  if (!note.empty()) std::printf("note: not the official CIFAR-10 counts: %s\n", note.c_str());
+  data::DataLoader loader(test, data::DataLoaderOptions().batch_size(500).shuffle(false).workers(o.env.workers)
+                                    .device(device));
+  const EvalResult eval = evaluate(*model, loader);
+
+  const std::string out = o.out.empty() ? (fs::path(file).parent_path() / "evaluation").string() : o.out;
+  fs::create_directories(out, ec);
+  MINIDL_CHECK(!ec, "cannot create '", out, "': ", ec.message());
+  const std::string what = recipe.model + ", " + recipe.norm + " norm";
+  write_evaluation_files(out, what, test, eval);
+  const nlohmann::json j = {{"weights", absolute_path(file)}, {"data", absolute_path(test.folder)},
+                            {"test_images", test.size()}, {"test_acc", eval.accuracy}, {"test_loss", eval.loss},
+                            {"recipe", to_json(recipe)}};
+  write_file_atomically(out + "/evaluation.json", j.dump(2) + "\n");
+  std::printf("%s (%s): test accuracy %.2f%% (%lld images), test loss %.4f\n%s", file.c_str(), what.c_str(),
+              eval.accuracy, (long long)test.size(), eval.loss, evaluation_report(test, eval).c_str());
+  std::printf("wrote %s/predictions.csv, evaluation.json and the pictures\n", out.c_str());
+  return eval.accuracy;
+}
+
+}  // namespace minidl::train

@@ -1,0 +1,28 @@
+// Ctrl-C and SIGTERM during training: the first signal asks the run to stop at the next safe
+// point (after the current batch; the last complete checkpoint stays as it is), the run prints
+// the command that resumes it and train_cifar exits 130 (SIGINT) or 143 (SIGTERM). A second
+// signal exits at once with the same code (nothing is being written that a checkpoint depends on:
+// checkpoints are renamed into place whole).
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace minidl::train {
+
+// Installs the handlers (idempotent). Only train_cifar's main calls it: library users and tests
+// keep their own signal handling.
+void install_stop_handlers();
+// 0, or the signal that asked to stop.
+int stop_signal();
+// Throws Interrupted when a stop was requested.
+void check_stop();
+// For tests: forget a request.
+void clear_stop();
+
+struct Interrupted : std::runtime_error {
+  explicit Interrupted(int sig);
+  int signal;
+  int exit_code() const { return 128 + signal; }  // the shell's convention: 130, 143
+};
+
+}  // namespace minidl::train
