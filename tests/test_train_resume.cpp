@@ -246,3 +246,28 @@ TEST_CASE("tiny OneCycle schedules train: 4 steps in one epoch", "[train_cifar]"
   CHECK(std::isfinite(r.history.back().train_loss));
   fs::remove_all(data);
 }
+
+TEST_CASE("a stopped --norm all run resumes as a whole and writes its comparison", "[train_cifar][resume]") {
+  const fs::path data = make_dataset("resume_all", 60);
+  const fs::path out = data / "all";
+  const CommandResult first = run_command(train_cifar_bin() + tiny_flags(data) + " --norm all --epochs 2 --stop-after 1" +
+                                          " --out " + out.string());
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  const std::string cmd = line_after(first.output, "continue with: ");
+  CHECK(cmd == train_cifar_bin() + " --resume " + out.string());
+  CHECK(fs::exists(out / "norm_all.json"));
+  CHECK_FALSE(fs::exists(out / "group"));  // the later norms have not started
+  const CommandResult second = run_command(cmd);
+  INFO(second.output);
+  REQUIRE(second.exit_code == 0);
+  for (const char* norm : {"batch", "group", "layer"}) {
+    INFO(norm);
+    const auto m = read_json(out / norm / "metrics.json");
+    CHECK(m["final"]["finished"] == true);
+    CHECK(m["recipe"]["norm"] == norm);
+    CHECK(m["recipe"]["epochs"] == 2);
+  }
+  CHECK(fs::exists(out / "comparison.md"));
+  fs::remove_all(data);
+}
