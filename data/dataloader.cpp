@@ -133,6 +133,18 @@ DataLoader::Prepared DataLoader::prepare(int64_t b) const {
   return p;
 }
 
+Tensor DataLoader::mirrored_images(const Batch& batch) const {
+  const int64_t n = batch.size(), I = Cifar10::kImageBytes;
+  std::vector<uint8_t> pixels(static_cast<size_t>(n * I));
+  for (int64_t i = 0; i < n; ++i) std::memcpy(pixels.data() + i * I, data_.image(batch.indices[i]), static_cast<size_t>(I));
+  std::vector<AugmentParam> params(static_cast<size_t>(n));
+  for (AugmentParam& a : params) a.flip = 1;
+  AugmentOptions o = opt_.augment_;
+  o.crop(false).cutout(false);
+  return ops::augment(pixels.data(), {n, Cifar10::kChannels, Cifar10::kHeight, Cifar10::kWidth}, params, o,
+                      opt_.device_);
+}
+
 Batch DataLoader::finish(Prepared&& p) const {
   Batch out = std::move(p.batch);
   if (opt_.device_.is_cpu()) return out;

@@ -87,6 +87,9 @@ class DataLoader {
   // Time the caller spent blocked in next() during the current epoch (with 0 workers: the time
   // next() spent preparing batches; on CUDA it includes the upload).
   double wait_seconds() const { return wait_seconds_; }
+  // The images of `batch` mirrored left-right, otherwise prepared as the loader prepares them
+  // (normalized, on its device; no crop or cutout): the second view of flip test-time augmentation.
+  Tensor mirrored_images(const Batch& batch) const;
   // The sample order of `epoch` (the identity without shuffle).
   std::vector<int64_t> epoch_order(int64_t epoch) const;
 

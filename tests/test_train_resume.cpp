@@ -208,11 +208,15 @@ TEST_CASE("evaluate scores saved weights and writes predictions.csv", "[train_ci
   char expect[64];
   std::snprintf(expect, sizeof expect, "test accuracy %.2f%% (100 images)", r.history.back().test_acc);
   CHECK(e.output.find(expect) != std::string::npos);
+  CHECK(e.output.find("with flip test-time augmentation") != std::string::npos);
+  CHECK(read_json(run / "metrics.json")["final"]["test_acc_flip_tta"].is_number());
   CHECK(e.output.find("per-class accuracy") != std::string::npos);
   CHECK(e.output.find("confusion matrix") != std::string::npos);
   // Same weights, same data: the same predictions as the run's own file.
   CHECK(read_text(run / "evaluation" / "predictions.csv") == csv);
-  CHECK(read_json(run / "evaluation" / "evaluation.json")["test_acc"].get<double>() == r.history.back().test_acc);
+  const auto ev = read_json(run / "evaluation" / "evaluation.json");
+  CHECK(ev["test_acc"].get<double>() == r.history.back().test_acc);
+  CHECK(ev["test_acc_flip_tta"].get<double>() == read_json(run / "metrics.json")["final"]["test_acc_flip_tta"].get<double>());
   // The model file alone, with --data and --out.
   const CommandResult f = run_command(train_cifar_bin() + " --evaluate " + (run / "model.safetensors").string() +
                                       " --data " + data.string() + " --out " + (data / "eval2").string());

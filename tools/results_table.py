@@ -62,13 +62,13 @@ def pct(v):
 
 
 def runs_table(runs):
-    rows = ["| run | params | epochs | test acc | best (epoch) | train acc | device | s/epoch | command |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| run | params | epochs | test acc | with flip TTA | best (epoch) | train acc | device | s/epoch | command |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         state = "" if r["finished"] else " (partial)"
         best = "—" if r["best"] is None else f"{r['best']:.2f}% ({r['best_epoch']})"
         rows.append(f"| {r['name']}{state} | {r['params']:,} | {r['epochs_done']}/{r['epochs']} | "
-                    f"{pct(r['test_acc'])} | {best} | {pct(r['train_acc'])} | {r['device']} | "
+                    f"{pct(r['test_acc'])} | {pct(r['test_acc_tta'])} | {best} | {pct(r['train_acc'])} | {r['device']} | "
                     f"{r['sec_per_epoch']:.0f} | `{r['command']}` |")
     return rows
 

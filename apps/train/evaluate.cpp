@@ -2,6 +2,7 @@
 
 #include "apps/train/signals.h"
 #include "core/autograd.h"
+#include "kernels/elementwise.h"
 #include "kernels/loss.h"
 
 namespace minidl::train {
@@ -19,13 +20,13 @@ std::vector<int64_t> argmax_rows(const Tensor& logits) {
   return out;
 }
 
-EvalResult evaluate(nn::Module& model, data::DataLoader& loader) {
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta) {
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
   EvalResult r;
   double loss_sum = 0;
-  int64_t correct = 0, seen = 0;
+  int64_t correct = 0, seen = 0, tta_correct = 0;
   loader.start_epoch(0);
   data::Batch b;
   while (loader.next(b)) {
@@ -40,11 +41,17 @@ EvalResult evaluate(nn::Module& model, data::DataLoader& loader) {
     const std::vector<float> logits = out.to_vector<float>();
     r.logits.insert(r.logits.end(), logits.begin(), logits.end());
     r.classes = out.size(1);
+    if (flip_tta) {
+      const Tensor both = ops::add(out, model(loader.mirrored_images(b)));
+      const std::vector<int64_t> tta = argmax_rows(both);
+      for (size_t i = 0; i < tta.size(); ++i) tta_correct += tta[i] == truth[i];
+    }
     seen += b.size();
   }
   model.train(was_training);
   r.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
   r.accuracy = seen ? 100.0 * static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+  if (flip_tta) r.flip_tta_accuracy = seen ? 100.0 * static_cast<double>(tta_correct) / static_cast<double>(seen) : 0.0;
   return r;
 }
 

@@ -15,12 +15,15 @@ struct EvalResult {
   std::vector<int64_t> labels;       // the true class of every sample, in loader order
   std::vector<float> logits;         // [samples x classes], row-major, in loader order
   int64_t classes = 0;
+  // With flip test-time augmentation: accuracy of the mean of the logits of each image and its
+  // mirror image (the predictions and logits above stay those of the plain images); else -1.
+  double flip_tta_accuracy = -1;
 };
 
 // Runs the model in eval mode without autograd over one epoch of `loader` (which must not
 // shuffle); restores the model's training flag. Checks for a stop request (signals.h) after
 // every batch.
-EvalResult evaluate(nn::Module& model, data::DataLoader& loader);
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta = false);
 
 // Index of the largest value in each row of a [N, C] tensor (any device).
 std::vector<int64_t> argmax_rows(const Tensor& logits);

@@ -55,7 +55,7 @@ double evaluate_saved(const EvaluateOptions& o) {
   if (!note.empty()) std::printf("note: not the official CIFAR-10 counts: %s\n", note.c_str());
   data::DataLoader loader(test, data::DataLoaderOptions().batch_size(500).shuffle(false).workers(o.env.workers)
                                     .device(device));
-  const EvalResult eval = evaluate(*model, loader);
+  const EvalResult eval = evaluate(*model, loader, /*flip_tta=*/true);
 
   const std::string out = o.out.empty() ? (fs::path(file).parent_path() / "evaluation").string() : o.out;
   fs::create_directories(out, ec);
@@ -64,10 +64,12 @@ double evaluate_saved(const EvaluateOptions& o) {
   write_evaluation_files(out, what, test, eval);
   const nlohmann::json j = {{"weights", absolute_path(file)}, {"data", absolute_path(test.folder)},
                             {"test_images", test.size()}, {"test_acc", eval.accuracy}, {"test_loss", eval.loss},
+                            {"test_acc_flip_tta", eval.flip_tta_accuracy},
                             {"recipe", to_json(recipe)}};
   write_file_atomically(out + "/evaluation.json", j.dump(2) + "\n");
-  std::printf("%s (%s): test accuracy %.2f%% (%lld images), test loss %.4f\n%s", file.c_str(), what.c_str(),
-              eval.accuracy, (long long)test.size(), eval.loss, evaluation_report(test, eval).c_str());
+  std::printf("%s (%s): test accuracy %.2f%% (%lld images), test loss %.4f; with flip test-time augmentation "
+              "%.2f%%\n%s", file.c_str(), what.c_str(), eval.accuracy, (long long)test.size(), eval.loss,
+              eval.flip_tta_accuracy, evaluation_report(test, eval).c_str());
   std::printf("wrote %s/predictions.csv, evaluation.json and the pictures\n", out.c_str());
   return eval.accuracy;
 }

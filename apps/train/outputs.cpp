@@ -61,6 +61,7 @@ void write_metrics(const RunResult& r) {
     j["final"] = {{"finished", r.finished},   {"epochs_done", last.epoch}, {"test_acc", last.test_acc},
                   {"test_loss", last.test_loss}, {"train_acc", last.train_acc}, {"best_test_acc", best},
                   {"best_epoch", best_at}, {"seconds", seconds}};
+    if (r.flip_tta_acc >= 0) j["final"]["test_acc_flip_tta"] = r.flip_tta_acc;
   }
   if (r.suggested_lr > 0) j["lr_finder"] = {{"suggested_lr", r.suggested_lr}};
   write_file_atomically(r.out_dir + "/metrics.json", j.dump(2) + "\n");

@@ -209,6 +209,7 @@ EpochRecord train_one_epoch(Run& run, int64_t epoch) {
 void finish(Run& run, const EvalResult& final_eval) {
   RunResult& res = run.result;
   res.finished = true;
+  res.flip_tta_acc = final_eval.flip_tta_accuracy;
   for (const EpochRecord& r : res.history) res.seconds += r.seconds;
   std::tie(res.best_test_acc, res.best_epoch) = best_epoch(res.history);
   write_curves(res);
@@ -303,7 +304,7 @@ RunResult run_training(const TrainConfig& given) {
       if (!final_files_complete(cfg.env.out)) {
         std::printf("run %s ended (epoch %lld of %lld) before its final files were written: writing them\n",
                     cfg.env.out.c_str(), (long long)start_epoch, (long long)cfg.recipe.epochs);
-        finish(run, evaluate(*run.model, *run.test_loader));
+        finish(run, evaluate(*run.model, *run.test_loader, /*flip_tta=*/true));
       } else {
         std::printf("run %s already finished (%lld of %lld epochs): nothing to train\n", cfg.env.out.c_str(),
                     (long long)start_epoch, (long long)cfg.recipe.epochs);
@@ -327,7 +328,8 @@ RunResult run_training(const TrainConfig& given) {
     for (int64_t epoch = start_epoch; epoch < cfg.recipe.epochs; ++epoch) {
       const auto t0 = Clock::now();
       EpochRecord r = train_one_epoch(run, epoch);
-      const EvalResult eval = evaluate(*run.model, *run.test_loader);
+      const bool last = epoch + 1 == cfg.recipe.epochs;
+      const EvalResult eval = evaluate(*run.model, *run.test_loader, /*flip_tta=*/last);
       if (!std::isfinite(eval.loss))  // e.g. batch norm's running statistics overflowed
         diverged(run, epoch, "the test loss is " + std::to_string(eval.loss) + " after epoch " + std::to_string(epoch + 1));
       if (run.sched) run.sched->step_epoch(eval.loss);
@@ -341,6 +343,8 @@ RunResult run_training(const TrainConfig& given) {
                   "%.0f img/s  data wait %.2fs\n",
                   (long long)r.epoch, (long long)cfg.recipe.epochs, r.train_loss, r.train_acc, r.test_loss, r.test_acc,
                   r.lr, format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait);
+      if (last) std::printf("final test accuracy with flip test-time augmentation: %.2f%% (without: %.2f%%)\n",
+                            eval.flip_tta_accuracy, eval.accuracy);
       std::fflush(stdout);
       save_checkpoint(cfg.env.out, cfg.recipe, epoch + 1, *run.model, *run.opt, run.sched.get(), run.history, run.extra);
       epochs_done = epoch + 1;

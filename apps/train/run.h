@@ -33,6 +33,9 @@ struct RunResult {
   std::vector<EpochRecord> history;
   double best_test_acc = 0;
   int64_t best_epoch = 0;
+  // Test accuracy of the final model with flip test-time augmentation (-1: not measured). The
+  // plain test_acc of the last epoch is the headline; this one is reported beside it.
+  double flip_tta_acc = -1;
   double seconds = 0;             // all epochs, including those before a resume
   bool finished = false;          // false when stopped early (--stop-after)
   bool already_finished = false;  // --resume of a run that had ended: nothing was trained
