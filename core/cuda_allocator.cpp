@@ -114,9 +114,10 @@ class CachingAllocator final : public Allocator {
     }
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
-      MINIDL_FAIL("CUDA out of memory allocating ", size, " bytes (", cudaGetErrorString(err), "); minidl holds ",
-                  stats_.current_bytes, " bytes in ", stats_.live_blocks, " live tensors, peak ", stats_.peak_bytes,
-                  " bytes; try a smaller --batch-size");
+      throw OutOfMemoryError(str("CUDA out of memory allocating ", size, " bytes (", cudaGetErrorString(err),
+                                 "); minidl holds ", stats_.current_bytes, " bytes in ", stats_.live_blocks,
+                                 " live tensors, peak ", stats_.peak_bytes,
+                                 " bytes; try a smaller --batch-size (core/cuda_allocator.cpp:", __LINE__, ")"));
     }
     // Anything else (a sticky fault from an earlier kernel, a lost device) is not an OOM: report it as is.
     MINIDL_CUDA_CHECK(err);

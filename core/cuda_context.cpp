@@ -101,9 +101,11 @@ void launch_check(const char* file, int line) {
   cudaError_t err = cudaGetLastError();
 #if MINIDL_CUDA_EMULATION
   // Launches are synchronous: the report names the kernel, the block and the threads.
-  if (err != cudaSuccess)
+  if (err != cudaSuccess) {
+    const char* report = emu::take_launch_report();
     detail::throw_error(file, line, str("CUDA kernel launch failed: ", cudaGetErrorName(err), ": ",
-                                        emu::take_launch_report()));
+                                        *report ? report : cudaGetErrorString(err)));
+  }
 #else
   if (err == cudaSuccess && sync_after_launch()) err = cudaStreamSynchronize(stream());
   if (err != cudaSuccess)

@@ -14,8 +14,16 @@
 #include "core/allocator.h"
 #include "core/device.h"
 #include "core/dtype.h"
+#include "core/error.h"
 
 namespace minidl::cuda {
+
+// Thrown when the GPU is out of memory (after the caching allocator gave its cache back and
+// retried), so code with a smaller fallback (cuDNN's workspace search) can catch exactly that.
+class OutOfMemoryError : public Error {
+ public:
+  using Error::Error;
+};
 
 // True when minidl was built with CUDA and a usable GPU is present (any error from the runtime
 // while asking counts as "no GPU").

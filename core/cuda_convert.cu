@@ -1,14 +1,16 @@
 // On-device dtype conversion and fill, used by Tensor::to(DType) and Tensor::fill_ on CUDA.
 // One thread per element (grid-stride loop).
+#include "core/convert_element.h"
 #include "core/cuda_context.h"
 #include "core/cuda_utils.cuh"
 
 namespace minidl::cuda {
 namespace {
 
+// convert_element: the same rule as the CPU (core/convert_element.h).
 template <class Src, class Dst>
 __global__ void convert_kernel(const Src* src, Dst* dst, int64_t n) {
-  MINIDL_GRID_STRIDE_LOOP(i, n) dst[i] = static_cast<Dst>(src[i]);
+  MINIDL_GRID_STRIDE_LOOP(i, n) dst[i] = convert_element<Dst>(src[i]);
 }
 
 template <class T>
@@ -41,7 +43,7 @@ void fill(void* dst, DType dtype, int64_t n, double value) {
   switch (dtype) {
     case DType::Float32: MINIDL_LAUNCH(grid_for(n), kBlock, fill_kernel)(static_cast<float*>(dst), static_cast<float>(value), n); break;
     case DType::Float64: MINIDL_LAUNCH(grid_for(n), kBlock, fill_kernel)(static_cast<double*>(dst), value, n); break;
-    case DType::Int64: MINIDL_LAUNCH(grid_for(n), kBlock, fill_kernel)(static_cast<int64_t*>(dst), static_cast<int64_t>(value), n); break;
+    case DType::Int64: MINIDL_LAUNCH(grid_for(n), kBlock, fill_kernel)(static_cast<int64_t*>(dst), convert_element<int64_t>(value), n); break;
   }
 }
 

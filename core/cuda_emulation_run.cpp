@@ -225,30 +225,12 @@ class BlockRun {
     for (unsigned w0 = 0; w0 < n_; w0 += 32) {
       const unsigned lanes = std::min(32u, n_ - w0);
       Thread* warp = &r_.threads[w0];
+      for (unsigned l = 0; l < lanes; ++l)  // each call on its own first
+        if (warp[l].wait == Wait::Shuffle && !(error = bad_call(warp[l], w0 + l, lanes)).empty()) return false;
       uint32_t handled = 0;
       for (unsigned l = 0; l < lanes; ++l) {
         const Thread& t = warp[l];
         if (t.wait != Wait::Shuffle || (handled >> l & 1u)) continue;
-        const std::string site = std::string(t.kind == ShuffleKind::Down ? "__shfl_down_sync" : "__shfl_xor_sync") +
-                                 " at " + t.file + ":" + std::to_string(t.line);
-        char mask[16];
-        std::snprintf(mask, sizeof mask, "0x%08x", t.mask);
-        const std::string head = block_name() + ", warp " + std::to_string(w0 / 32) + ": " + site + " (mask " +
-                                 mask + ")";
-        if (t.width < 1 || t.width > 32 || (t.width & (t.width - 1))) {
-          error = head + ": thread " + std::to_string(w0 + l) + " passes width " + std::to_string(t.width) +
-                  ", which is not a power of two between 1 and 32";
-          return false;
-        }
-        if (!(t.mask >> l & 1u)) {
-          error = head + ": thread " + std::to_string(w0 + l) + " is not in its own mask";
-          return false;
-        }
-        if (lanes < 32 && (t.mask >> lanes)) {
-          error = head + ": the mask names lanes " + std::to_string(lanes) + " and up, but this warp has only " +
-                  std::to_string(lanes) + " threads (the block has " + std::to_string(n_) + ")";
-          return false;
-        }
         std::vector<unsigned> missing, all;
         for (unsigned j = 0; j < lanes; ++j) {
           if (!(t.mask >> j & 1u)) continue;
@@ -261,19 +243,19 @@ class BlockRun {
           std::vector<unsigned> arrived;
           for (unsigned id : all)
             if (std::find(missing.begin(), missing.end(), id) == missing.end()) arrived.push_back(id);
-          error = head + ": the lanes that reach it differ from its mask: " + ids_word(arrived) +
+          error = shuffle_head(t, w0) + ": the lanes that reach it differ from its mask: " + ids_word(arrived) +
                   " wait there; " + describe(r_.threads, missing);
           return false;
         }
         for (unsigned j = 0; j < lanes; ++j) {
           if (!(t.mask >> j & 1u)) continue;
           Thread& u = warp[j];
-          const unsigned seg = j / static_cast<unsigned>(t.width) * static_cast<unsigned>(t.width);
+          const unsigned width = static_cast<unsigned>(t.width), seg = j / width * width;
           unsigned src = t.kind == ShuffleKind::Down ? j + u.lane_arg : (j ^ u.lane_arg);
-          if (src >= seg + static_cast<unsigned>(t.width) || src >= 32) src = j;  // out of its group: own value
+          if (src >= seg + width || src >= 32) src = j;  // beyond its group of `width` lanes: own value
           if (!(t.mask >> src & 1u)) {
-            error = head + ": thread " + std::to_string(w0 + j) + " reads lane " + std::to_string(src) +
-                    ", which is not in the mask (its value is undefined)";
+            error = shuffle_head(t, w0) + ": thread " + std::to_string(w0 + j) + " reads lane " +
+                    std::to_string(src) + ", which is not in the mask (its value is undefined)";
             return false;
           }
           u.result = warp[src].value;
@@ -285,6 +267,29 @@ class BlockRun {
       }
     }
     return progress;
+  }
+
+  std::string shuffle_head(const Thread& t, unsigned w0) const {
+    char mask[16];
+    std::snprintf(mask, sizeof mask, "0x%08x", t.mask);
+    return block_name() + ", warp " + std::to_string(w0 / 32) + ": " +
+           (t.kind == ShuffleKind::Down ? "__shfl_down_sync" : "__shfl_xor_sync") + " at " + t.file + ":" +
+           std::to_string(t.line) + " (mask " + mask + ")";
+  }
+
+  // What is wrong with one thread's shuffle call by itself ("" if nothing).
+  std::string bad_call(const Thread& t, unsigned id, unsigned lanes) const {
+    const unsigned lane = id % 32;
+    if (t.width < 1 || t.width > 32 || (t.width & (t.width - 1)))
+      return shuffle_head(t, id - lane) + ": thread " + std::to_string(id) + " passes width " +
+             std::to_string(t.width) + ", which is not a power of two between 1 and 32";
+    if (!(t.mask >> lane & 1u))
+      return shuffle_head(t, id - lane) + ": thread " + std::to_string(id) + " is not in its own mask";
+    if (lanes < 32 && (t.mask >> lanes))
+      return shuffle_head(t, id - lane) + ": the mask names lanes " + std::to_string(lanes) +
+             " and up, but this warp has only " + std::to_string(lanes) + " threads (the block has " +
+             std::to_string(n_) + ")";
+    return "";
   }
 
   // Releases the barrier when every thread of the block waits at the same __syncthreads().

@@ -144,12 +144,16 @@ __device__ T group_sum(T v) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
+// A failed call also leaves its error as the runtime's "last error": it is consumed here
+// (cudaGetLastError), so the next launch check does not report it a second time, elsewhere.
 #define MINIDL_CUDA_CHECK(expr)                                                                  \
   do {                                                                                           \
     const cudaError_t err_ = (expr);                                                             \
-    if (err_ != cudaSuccess)                                                                     \
+    if (err_ != cudaSuccess) {                                                                   \
+      cudaGetLastError();                                                                        \
       ::minidl::detail::throw_error(__FILE__, __LINE__, ::minidl::str("CUDA error in ", #expr, ": ", \
                                     cudaGetErrorName(err_), " (", cudaGetErrorString(err_), ")")); \
+    }                                                                                            \
   } while (0)
 
 #if MINIDL_WITH_CUBLAS

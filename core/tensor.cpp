@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/autograd.h"
+#include "core/convert_element.h"
 #include "core/cuda_context.h"
 
 namespace minidl {
@@ -29,9 +30,11 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
   cuda::copy_bytes(dst, dst_dev, src, src_dev, n);
 }
 
+// convert_element: the one conversion rule of every device (NaN and out-of-range values into
+// int64 are defined there).
 template <class Src, class Dst>
 void convert_cpu(const Src* src, Dst* dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(src[i]);
+  for (int64_t i = 0; i < n; ++i) dst[i] = convert_element<Dst>(src[i]);
 }
 
 // dst[i] = (dst dtype) src[i], both on the CPU.
@@ -125,7 +128,7 @@ void Tensor::fill_(double value) {
   switch (dtype()) {
     case DType::Float32: { float* p = data<float>(); for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(value); break; }
     case DType::Float64: { double* p = data<double>(); for (int64_t i = 0; i < n; ++i) p[i] = value; break; }
-    case DType::Int64: { int64_t* p = data<int64_t>(); for (int64_t i = 0; i < n; ++i) p[i] = static_cast<int64_t>(value); break; }
+    case DType::Int64: { int64_t* p = data<int64_t>(); const int64_t v = convert_element<int64_t>(value); for (int64_t i = 0; i < n; ++i) p[i] = v; break; }
   }
 }
 

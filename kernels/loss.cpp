@@ -9,6 +9,7 @@
 #include "kernels/loss.h"
 
 #include "core/autograd.h"
+#include "core/cuda_context.h"
 #include "kernels/dispatch.h"
 
 namespace minidl {
@@ -29,21 +30,19 @@ void check_loss_inputs(const char* op, const Tensor& input, const char* input_na
                " does not match the batch of ", input_name, " ", input.shape(), " (expected [", input.size(0), "])");
 }
 
-// Runs a forward kernel that validates the labels into status[2], then throws on a bad label.
-// On CUDA the kernel raises the flag in device memory and it is copied back here: a small
-// synchronization per call, the price of a clear error instead of an out-of-bounds read and a
-// silently wrong loss.
+// Runs a forward kernel that validates the labels. On the CPU it fills status[2] and a bad label
+// throws here. On CUDA the kernel reports into the context's data-error slot
+// (cuda::data_error_slot(), mapped host memory) and the next synchronization point throws
+// (Tensor::item(), to(Device::cpu()), cuda::synchronize()): a clear error instead of an
+// out-of-bounds read and a silently wrong loss, without a synchronization per training step.
 template <class Launch>
 void run_with_label_check(const char* op, const Tensor& input, const Launch& launch) {
-  int64_t status[2] = {0, 0};
   if (input.is_cuda()) {
-    Tensor dev_status = empty({2}, TensorOptions().dtype(DType::Int64).device(input.device()));
-    launch(dev_status.data<int64_t>());
-    const std::vector<int64_t> v = dev_status.to_vector<int64_t>();
-    status[0] = v[0], status[1] = v[1];
-  } else {
-    launch(status);
+    launch(cuda::data_error_slot());
+    return;
   }
+  int64_t status[2] = {0, 0};
+  launch(status);
   MINIDL_CHECK(status[0] == 0, op, ": target value ", status[1], " is out of range for ", input.size(1),
                " classes (expected 0 <= target < ", input.size(1), ")");
 }

@@ -20,9 +20,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 
 // Raw kernels. [N, C] row-major inputs, target[N] int64, N >= 1 and C >= 1; loss is one element;
 // dloss points at the one-element gradient of the loss (a device pointer on CUDA: no sync).
-// The forward kernels validate the labels: status[2] (host memory for cpu::, device memory for
-// cuda::) is set to {0, 0} when every target is in [0, C), else to {1, t} for an offending t
-// (then loss is not meaningful).
+// The forward kernels validate the labels (then loss is not meaningful). cpu:: sets status[2] to
+// {0, 0} when every target is in [0, C), else to {1, t} for an offending t. cuda:: only reports:
+// status is cuda::data_error_slot() (core/cuda_context.h), which gets {code, t, C} for an
+// offending t and is thrown at the next synchronization.
 //   nll_loss_fwd:      loss = -(1/N) sum_n lp[n, t_n]
 //   nll_loss_bwd:      dlp[n, c] = -(dloss / N) [c == t_n]
 //   cross_entropy_fwd: lse[n] = log sum_c exp(x[n, c]) (saved for backward),

@@ -16,7 +16,8 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
 
 }  // namespace ops
 
-// y[o, i] = scale * sum_k x[o, k, i]         (accumulated in double for float inputs)
+// y[o, i] = scale * sum_k x[o, k, i]         (accumulated in double, also for float32 inputs,
+//                                             on the CPU and on CUDA)
 // dx[o, k, i] = scale * dy[o, i]             (the backward of the above)
 #define MINIDL_REDUCE_KERNELS                                                                    \
   template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale); \

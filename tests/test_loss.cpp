@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/autograd.h"
+#include "core/cuda_context.h"
 #include "core/random.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
@@ -157,16 +158,21 @@ TEST_CASE("cross_entropy cuda parity", "[cuda][loss]") {
 }
 
 TEST_CASE("cross_entropy cuda bad label", "[cuda][loss]") {
+  // The kernels report a bad label without a synchronization (the loss call returns); the next
+  // synchronization point throws, once.
   const Tensor x = zeros({3, 10}, Device::cuda());
-  CHECK_THROWS_WITH(ops::cross_entropy(x, labels({0, 10, 2}, Device::cuda())),
-                    Catch::Contains("target value 10") && Catch::Contains("10 classes"));
-  CHECK_THROWS_WITH(ops::nll_loss(x, labels({0, 1, -3}, Device::cuda())),
-                    Catch::Contains("target value -3") && Catch::Contains("10 classes"));
-  // Block-per-row path (C > 1024).
-  CHECK_THROWS_WITH(ops::cross_entropy(zeros({2, 1500}, Device::cuda()), labels({1500, 0}, Device::cuda())),
-                    Catch::Contains("target value 1500"));
-  // Target on the CPU, logits on the GPU.
+  Tensor loss;
+  CHECK_NOTHROW(loss = ops::cross_entropy(x, labels({0, 10, 2}, Device::cuda())));
+  CHECK_THROWS_WITH(loss.item(), Catch::Contains("cross_entropy: target value 10") && Catch::Contains("10 classes"));
+  CHECK_NOTHROW(loss.item());  // reported once
+  CHECK_THROWS_WITH(ops::nll_loss(x, labels({0, 1, -3}, Device::cuda())).item(),
+                    Catch::Contains("nll_loss: target value -3") && Catch::Contains("10 classes"));
+  // Block-per-row path (C > 1024); cuda::synchronize() is a synchronization point too.
+  ops::cross_entropy(zeros({2, 1500}, Device::cuda()), labels({1500, 0}, Device::cuda()));
+  CHECK_THROWS_WITH(cuda::synchronize(), Catch::Contains("target value 1500") && Catch::Contains("1500 classes"));
+  CHECK_NOTHROW(cuda::synchronize());
+  // Target on the CPU, logits on the GPU: checked on the host, at once.
   CHECK_THROWS_WITH(ops::cross_entropy(x, labels({0, 1, 2})), Catch::Contains("cpu") && Catch::Contains("cuda"));
-  // A good call after the failures still works (the status flag is reset per call).
+  // A good call after the failures still works.
   CHECK(ops::cross_entropy(x, labels({0, 1, 2}, Device::cuda())).item() == Approx(std::log(10.0)).epsilon(1e-6));
 }

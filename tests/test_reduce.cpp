@@ -57,3 +57,28 @@ TEST_CASE("reduce cuda parity", "[cuda][reduce]") {
   }
   CHECK(ops::sum(ones({1 << 22}, Device::cuda())).item() == double(1 << 22));
 }
+
+TEST_CASE("reduce cuda: tall-skinny sums and double accumulation", "[cuda][reduce]") {
+  // Sum over dim 0 of [R, 3] (few outputs, many rows): a block per tile of outputs and chunk of
+  // rows, plus a second pass over the chunks when R is large.
+  for (int64_t rows : {1, 67, 4099, 300007}) {
+    INFO(rows << " rows");
+    const Tensor x = rand({rows, 3}, {}, nullptr, -1, 1);
+    for (int dim : {0, 1}) {
+      Tensor xc = x.clone().requires_grad_(), xg = x.to(Device::cuda()).requires_grad_();
+      const Tensor yc = ops::mean(xc, dim), yg = ops::mean(xg, dim);
+      CHECK_CLOSE(yg.to(Device::cpu()), yc, 1e-5, 1e-7);
+      ops::sum(ops::mul(yc, yc)).backward();
+      ops::sum(ops::mul(yg, yg)).backward();
+      CHECK_CLOSE(xg.grad().to(Device::cpu()), xc.grad(), 1e-5, 1e-9);
+    }
+  }
+  // float32 sums accumulate in double (kernels/reduce.h): 4M copies of 0.1f sum exactly, so the
+  // mean is 0.1f to the last bit (a float accumulator is off by ~1e-6 relative).
+  const float tenth = 0.1f;
+  Tensor big = empty({1 << 22}, Device::cuda());
+  big.fill_(tenth);
+  CHECK(ops::mean(big).item() == static_cast<double>(tenth));
+  CHECK(values(ops::mean(big.view({1 << 20, 4}), 0)) == std::vector<double>(4, static_cast<double>(tenth)));
+  CHECK(values(ops::mean(big.view({4, 1 << 20}), 1)) == std::vector<double>(4, static_cast<double>(tenth)));
+}

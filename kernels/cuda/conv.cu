@@ -28,11 +28,17 @@
 //   65535 / (R*S) channels). Its output is small, so the pixel range is split across blocks
 //   (grid z) to fill the GPU: each split writes its partial dw to a workspace and a second kernel
 //   sums the splits in a fixed order (deterministic, and dw is written with `=`).
-// cuDNN engine (set_conv_engine(ConvEngine::CuDNN)): the legacy cudnnConvolutionForward /
-// BackwardData / BackwardFilter calls. The algorithm is searched once per shape and op with
-// cudnnFind*AlgorithmEx and cached; workspaces are CUDA tensors from the caching allocator;
-// descriptors are RAII objects. float32 runs with CUDNN_FMA_MATH: CUDNN_DEFAULT_MATH would let
-// cuDNN use TF32 tensor cores on Ampere and newer, which does not match the CPU to 1e-4.
+// cuDNN engine (set_conv_engine(ConvEngine::CuDNN); built only when cudnn.h was found): the
+// legacy cudnnConvolutionForward / BackwardData / BackwardFilter calls. The algorithm is searched
+// once per shape and op with cudnnFind*AlgorithmEx and cached: the fastest *deterministic* one
+// that fits (so a cuDNN run is bit-reproducible, as the native engine is; cuDNN's atomics-based
+// backward-filter algorithms are faster but not), falling back to a non-deterministic one only
+// when no deterministic algorithm qualifies. The search workspace is what the hungriest algorithm
+// asks for, capped at 1 GiB and at half the free device memory, and halved again while its
+// allocation runs out of memory (then Find simply skips the algorithms that need more).
+// Workspaces are CUDA tensors from the caching allocator; descriptors are RAII objects. float32
+// runs with CUDNN_FMA_MATH: CUDNN_DEFAULT_MATH would let cuDNN use TF32 tensor cores on Ampere
+// and newer, which does not match the CPU to 1e-4.
 #include <algorithm>
 #include <array>
 #include <map>
@@ -492,15 +498,35 @@ AlgoCache& algo_cache() {
   return cache;
 }
 
-// The fastest successful result of a cudnnFind*Ex that fits the workspace and uses no tensor-op math.
+// The fastest successful result of a cudnnFind*Ex (sorted by time) that fits the workspace, uses
+// no tensor-op math and is deterministic; a non-deterministic one only if none is.
 template <class Perf>
 Algo pick(const Perf* perf, int n, size_t limit, const char* what, const Conv2dShape& s) {
-  for (int i = 0; i < n; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= limit && perf[i].mathType != CUDNN_TENSOR_OP_MATH &&
-        perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
-      return {static_cast<int>(perf[i].algo), perf[i].memory};
+  for (bool deterministic_only : {true, false})
+    for (int i = 0; i < n; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= limit &&
+          perf[i].mathType != CUDNN_TENSOR_OP_MATH && perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION &&
+          (!deterministic_only || perf[i].determinism == CUDNN_DETERMINISTIC))
+        return {static_cast<int>(perf[i].algo), perf[i].memory};
   MINIDL_FAIL("conv2d (cudnn): no ", what, " algorithm for input [", s.N, ", ", s.C, ", ", s.H, ", ", s.W,
               "], weight [", s.K, ", ", s.Cg(), ", ", s.R, ", ", s.S, "]");
+}
+
+// The workspace for the algorithm search: `limit` bytes (what the hungriest algorithm asks for),
+// capped at half the free device memory and shrunk while the allocation runs out of memory;
+// `limit` is updated to what was obtained (0: only algorithms without a workspace are tried).
+Tensor search_workspace(size_t& limit) {
+  size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) limit = std::min(limit, free_bytes / 2);
+  else cudaGetLastError();
+  for (;;) {
+    try {
+      return workspace(limit);
+    } catch (const OutOfMemoryError&) {
+      if (limit == 0) throw;
+      limit = limit < (size_t(1) << 20) ? 0 : limit / 4;
+    }
+  }
 }
 
 // The largest workspace any algorithm of the op asks for (capped), for the search.
@@ -520,11 +546,11 @@ void cudnn_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y
   CudnnConv d(s, t);
   cudnnHandle_t h = cudnn_handle();
   const Algo algo = algo_cache().get(Op::Forward, t, s, [&] {
-    const size_t limit = max_workspace(CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int a, size_t* bytes) {
+    size_t limit = max_workspace(CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int a, size_t* bytes) {
       return cudnnGetConvolutionForwardWorkspaceSize(h, d.x.d, d.w.d, d.conv.d, d.y.d,
                                                      static_cast<cudnnConvolutionFwdAlgo_t>(a), bytes);
     });
-    Tensor ws = workspace(limit);
+    Tensor ws = search_workspace(limit);
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int n = 0;
     MINIDL_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, d.x.d, x, d.w.d, w, d.conv.d, d.y.d, y,
@@ -546,11 +572,11 @@ void cudnn_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   CudnnConv d(s, t);
   cudnnHandle_t h = cudnn_handle();
   const Algo algo = algo_cache().get(Op::BackwardData, t, s, [&] {
-    const size_t limit = max_workspace(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int a, size_t* bytes) {
+    size_t limit = max_workspace(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int a, size_t* bytes) {
       return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w.d, d.y.d, d.conv.d, d.x.d,
                                                           static_cast<cudnnConvolutionBwdDataAlgo_t>(a), bytes);
     });
-    Tensor ws = workspace(limit);
+    Tensor ws = search_workspace(limit);
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int n = 0;
     MINIDL_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w.d, w, d.y.d, dy, d.conv.d, d.x.d, dx,
@@ -571,11 +597,11 @@ void cudnn_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* d
   CudnnConv d(s, t);
   cudnnHandle_t h = cudnn_handle();
   const Algo algo = algo_cache().get(Op::BackwardFilter, t, s, [&] {
-    const size_t limit = max_workspace(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int a, size_t* bytes) {
+    size_t limit = max_workspace(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int a, size_t* bytes) {
       return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x.d, d.y.d, d.conv.d, d.w.d,
                                                             static_cast<cudnnConvolutionBwdFilterAlgo_t>(a), bytes);
     });
-    Tensor ws = workspace(limit);
+    Tensor ws = search_workspace(limit);
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int n = 0;
     MINIDL_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x.d, x, d.y.d, dy, d.conv.d, d.w.d, dw,

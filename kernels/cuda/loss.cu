@@ -11,11 +11,15 @@
 //     one block sums the N row losses (a fixed order: the loss is deterministic, unlike atomics).
 //   nll_loss_fwd: one block; threads stride over the rows, then a block reduction.
 //   backward: one thread per element (grid-stride); dloss is read on the device (no sync).
-// Labels: a kernel that meets a target outside [0, C) writes status = {1, t} (status is zeroed
-// by the launcher first) and skips the row; the front-end copies status back and throws.
+// The batch means accumulate in double (N rows can be many); a row's sums over its C classes
+// stay in T (short rows, shuffle trees).
+// Labels: a kernel that meets a target outside [0, C) skips the row and writes {code, t, C}
+// into status, the context's data-error slot (core/cuda_context.h): no synchronization here; the
+// next synchronization point throws.
 // Saved for backward (by the front-end): the logits and lse[N].
 #include <type_traits>
 
+#include "core/cuda_context.h"
 #include "core/cuda_utils.cuh"
 #include "core/tensor.h"
 #include "kernels/loss.h"
@@ -25,9 +29,12 @@ namespace {
 
 constexpr int kRowBlock = 512;  // threads per block when one block owns one long row
 
-__device__ inline void flag_bad_label(int64_t* status, int64_t t) {
-  status[1] = t;  // racing writers all store a bad label: whichever lands is a valid report
-  status[0] = 1;
+// status = {code, t, C}. Racing writers all store a bad label of the same op and C: whichever
+// lands is a valid report.
+__device__ inline void flag_bad_label(int64_t* status, DataError code, int64_t t, int64_t C) {
+  status[1] = t;
+  status[2] = C;
+  status[0] = static_cast<int64_t>(code);
 }
 
 template <class T, int W>
@@ -53,7 +60,7 @@ __global__ void cross_entropy_fwd_kernel(const T* __restrict__ x, const int64_t*
   lse[n] = l;
   const int64_t t = target[n];
   if (t < 0 || t >= C) {
-    flag_bad_label(status, t);
+    flag_bad_label(status, DataError::CrossEntropyTarget, t, C);
     row_loss[n] = 0;
     return;
   }
@@ -62,24 +69,24 @@ __global__ void cross_entropy_fwd_kernel(const T* __restrict__ x, const int64_t*
 
 // out[0] = scale * sum_k v[k], one block (a fixed summation order).
 template <class T>
-__global__ void sum_scaled_kernel(const T* __restrict__ v, T* __restrict__ out, int64_t n, T scale) {
-  T acc = 0;
+__global__ void sum_scaled_kernel(const T* __restrict__ v, T* __restrict__ out, int64_t n, double scale) {
+  double acc = 0;
   for (int64_t k = threadIdx.x; k < n; k += blockDim.x) acc += v[k];
   acc = block_reduce_sum(acc);
-  if (threadIdx.x == 0) out[0] = acc * scale;
+  if (threadIdx.x == 0) out[0] = static_cast<T>(acc * scale);
 }
 
 template <class T>
 __global__ void nll_loss_fwd_kernel(const T* __restrict__ lp, const int64_t* __restrict__ target, T* __restrict__ loss,
                                     int64_t N, int64_t C, int64_t* status) {
-  T acc = 0;
+  double acc = 0;
   for (int64_t n = threadIdx.x; n < N; n += blockDim.x) {
     const int64_t t = target[n];
-    if (t < 0 || t >= C) flag_bad_label(status, t);
+    if (t < 0 || t >= C) flag_bad_label(status, DataError::NllLossTarget, t, C);
     else acc += lp[n * C + t];
   }
   acc = block_reduce_sum(acc);
-  if (threadIdx.x == 0) loss[0] = -acc / static_cast<T>(N);
+  if (threadIdx.x == 0) loss[0] = static_cast<T>(-acc / static_cast<double>(N));
 }
 
 template <class T>
@@ -117,7 +124,6 @@ void with_group_width(int64_t C, const Fn& fn) {
 
 template <class T>
 void nll_loss_fwd(const T* log_probs, const int64_t* target, T* loss, int64_t N, int64_t C, int64_t* status) {
-  MINIDL_CUDA_CHECK(cudaMemsetAsync(status, 0, 2 * sizeof(int64_t), stream()));
   MINIDL_LAUNCH(1, kRowBlock, nll_loss_fwd_kernel)(log_probs, target, loss, N, C, status);
 }
 
@@ -130,7 +136,6 @@ void nll_loss_bwd(const int64_t* target, const T* dloss, T* dlog_probs, int64_t 
 template <class T>
 void cross_entropy_fwd(const T* logits, const int64_t* target, T* loss, T* lse, int64_t N, int64_t C, T smoothing,
                        int64_t* status) {
-  MINIDL_CUDA_CHECK(cudaMemsetAsync(status, 0, 2 * sizeof(int64_t), stream()));
   Tensor row_loss = empty({N}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
   // N == 0 (the front-end rejects it): no row kernel (a grid of 0 blocks is a launch error);
   // the sum below then writes 0 / 0 = NaN, as the CPU does.
@@ -141,7 +146,7 @@ void cross_entropy_fwd(const T* logits, const int64_t* target, T* loss, T* lse, 
     MINIDL_LAUNCH(grid, W == 0 ? kRowBlock : kBlock, cross_entropy_fwd_kernel<T, W>)(
         logits, target, row_loss.data<T>(), lse, N, C, smoothing, status);
   });
-  MINIDL_LAUNCH(1, kRowBlock, sum_scaled_kernel)(row_loss.data<T>(), loss, N, T(1) / static_cast<T>(N));
+  MINIDL_LAUNCH(1, kRowBlock, sum_scaled_kernel)(row_loss.data<T>(), loss, N, 1.0 / static_cast<double>(N));
 }
 
 template <class T>

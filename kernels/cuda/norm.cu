@@ -28,8 +28,10 @@
 //      per-plane indices (n, c, statistics row) are computed once per plane, not per element.
 //      The statistics row of plane (n, c) is n * stat_per_sample + c / stat_channels:
 //        batch_norm: c  (0, 1)     group_norm: n * G + c / (C/G)  (G, C/G)     layer_norm: n  (1, 1)
-// Per-set partials and intermediate sums accumulate in T (float for float32, as PyTorch does on
-// the GPU): per-thread runs are short and the merges are trees, so the error stays small.
+// Precision: each thread folds its (short) share of a set into a Welford state in T; the merges
+// across threads and blocks run in double (exact counts beyond float's 2^24, no loss when a
+// channel has millions of values), and so do all the gradient sums (sum dxhat, sum dxhat (x -
+// mean), dgamma, dbeta), as on the CPU. Only the results are written in T.
 //
 // cuDNN engine (batch_norm_engine() == BatchNormEngine::CuDNN): cuDNN 9 still ships the legacy
 // cudnnBatchNormalizationForwardTraining / ForwardInference / Backward (deprecated in favour of
@@ -160,35 +162,35 @@ __device__ Welford<T> block_reduce_welford(Welford<T> w) {
   return warp_states[0];
 }
 
-// partial[block] = Welford state of the block's rectangle of its set.
+// partial[block] = Welford state of the block's rectangle of its set (merged in double).
 template <class T>
-__global__ void welford_partial_kernel(const T* __restrict__ x, SetView v, ReducePlan p, Welford<T>* partial) {
+__global__ void welford_partial_kernel(const T* __restrict__ x, SetView v, ReducePlan p, Welford<double>* partial) {
   const Rect r = block_rect(v, p);
   const int tx = threadIdx.x % p.tx, ty = threadIdx.x / p.tx, ty_dim = blockDim.x / p.tx;
   const T* set = x + r.set * v.set_stride;
   Welford<T> w{T(0), T(0), T(0)};
   for (int64_t j = r.j0 + ty; j < r.j1; j += ty_dim)
     for (int64_t i = r.i0 + tx; i < r.i1; i += p.tx) welford_add(w, set[j * v.run_stride + i]);
-  w = block_reduce_welford(w);
-  if (threadIdx.x == 0) partial[blockIdx.x] = w;
+  const Welford<double> merged = block_reduce_welford(Welford<double>{w.count, w.mean, w.m2});
+  if (threadIdx.x == 0) partial[blockIdx.x] = merged;
 }
 
 // Merges each set's partial states into mean / invstd (m values per set); with running_mean
 // (batch_norm training) also updates the running statistics (unbiased variance).
 template <class T>
-__global__ void stats_finalize_kernel(const Welford<T>* partial, int64_t blocks_per_set, int64_t sets, int64_t m,
+__global__ void stats_finalize_kernel(const Welford<double>* partial, int64_t blocks_per_set, int64_t sets, int64_t m,
                                       double eps, T* mean, T* invstd, T* running_mean, T* running_var,
                                       double momentum) {
   MINIDL_GRID_STRIDE_LOOP(r, sets) {
-    Welford<T> w = partial[r * blocks_per_set];
+    Welford<double> w = partial[r * blocks_per_set];
     for (int64_t b = 1; b < blocks_per_set; ++b) w = welford_merge(w, partial[r * blocks_per_set + b]);
-    const T var = w.m2 / T(m);
-    mean[r] = w.mean;
-    invstd[r] = T(1) / sqrt(var + T(eps));
+    const double var = w.m2 / static_cast<double>(m);
+    mean[r] = static_cast<T>(w.mean);
+    invstd[r] = static_cast<T>(1.0 / sqrt(var + eps));
     if (running_mean) {
-      const T unbiased_var = w.m2 / T(m - 1), mom = T(momentum);
-      running_mean[r] = (T(1) - mom) * running_mean[r] + mom * w.mean;
-      running_var[r] = (T(1) - mom) * running_var[r] + mom * unbiased_var;
+      const double unbiased_var = w.m2 / static_cast<double>(m - 1);
+      running_mean[r] = static_cast<T>((1.0 - momentum) * running_mean[r] + momentum * w.mean);
+      running_var[r] = static_cast<T>((1.0 - momentum) * running_var[r] + momentum * unbiased_var);
     }
   }
 }
@@ -199,12 +201,11 @@ void compute_stats(const T* x, int64_t sets, const SetView& v, double eps, T* me
                    T* running_var, double momentum) {
   const ReducePlan p = plan_reduction(sets, v);
   const int64_t blocks = sets * p.blocks_per_set();
-  Tensor partial = scratch<T>(3 * blocks);  // one Welford state (3 values) per block
-  auto* states = reinterpret_cast<Welford<T>*>(partial.data<T>());
+  Tensor partial = scratch<double>(3 * blocks);  // one Welford state (3 doubles) per block
+  auto* states = reinterpret_cast<Welford<double>*>(partial.data<double>());
   MINIDL_LAUNCH(static_cast<unsigned>(blocks), p.threads, welford_partial_kernel)(x, v, p, states);
-  MINIDL_LAUNCH(grid_for(sets), kBlock, stats_finalize_kernel)(states, p.blocks_per_set(), sets,
-                                                                 v.runs * v.run_len, eps, mean, invstd,
-                                                                 running_mean, running_var, momentum);
+  MINIDL_LAUNCH(grid_for(sets), kBlock, stats_finalize_kernel)(states, p.blocks_per_set(), sets, v.runs * v.run_len,
+                                                               eps, mean, invstd, running_mean, running_var, momentum);
 }
 
 // partial[block] = (sum dxhat, sum dxhat * (x - mean)) over the block's rectangle, where
@@ -212,12 +213,12 @@ void compute_stats(const T* x, int64_t sets, const SetView& v, double eps, T* me
 // mean[set / mean_div] (group_norm's (n, c) planes share their group's mean: mean_div = C/G).
 template <class T>
 __global__ void grad_sums_partial_kernel(const T* __restrict__ dy, const T* __restrict__ x, const T* weight,
-                                         const T* mean, int64_t mean_div, SetView v, ReducePlan p, T* partial) {
+                                         const T* mean, int64_t mean_div, SetView v, ReducePlan p, double* partial) {
   const Rect r = block_rect(v, p);
   const int tx = threadIdx.x % p.tx, ty = threadIdx.x / p.tx, ty_dim = blockDim.x / p.tx;
   const int64_t base = r.set * v.set_stride;
   const T mu = mean[r.set / mean_div];
-  T sum_dxhat = 0, sum_dxhat_xmu = 0;
+  double sum_dxhat = 0, sum_dxhat_xmu = 0;
   for (int64_t j = r.j0 + ty; j < r.j1; j += ty_dim)
     for (int64_t i = r.i0 + tx; i < r.i1; i += p.tx) {
       const int64_t k = base + j * v.run_stride + i;
@@ -234,8 +235,8 @@ __global__ void grad_sums_partial_kernel(const T* __restrict__ dy, const T* __re
 }
 
 // The two sums of set r, over its blocks.
-template <class T>
-__device__ void set_sums(const T* partial, int64_t blocks_per_set, int64_t r, T& sum_dxhat, T& sum_dxhat_xmu) {
+__device__ inline void set_sums(const double* partial, int64_t blocks_per_set, int64_t r, double& sum_dxhat,
+                                double& sum_dxhat_xmu) {
   sum_dxhat = 0, sum_dxhat_xmu = 0;
   for (int64_t b = r * blocks_per_set; b < (r + 1) * blocks_per_set; ++b) {
     sum_dxhat += partial[2 * b];
@@ -243,16 +244,16 @@ __device__ void set_sums(const T* partial, int64_t blocks_per_set, int64_t r, T&
   }
 }
 
-// Launches grad_sums_partial_kernel; returns the partial sums (2 per block) and blocks per set.
+// Launches grad_sums_partial_kernel; returns the partial sums (2 doubles per block) and blocks per set.
 template <class T>
 Tensor grad_sums(const T* dy, const T* x, const T* weight, const T* mean, int64_t mean_div, int64_t sets,
                  const SetView& v, int64_t& blocks_per_set) {
   const ReducePlan p = plan_reduction(sets, v);
   blocks_per_set = p.blocks_per_set();
   const int64_t blocks = sets * blocks_per_set;
-  Tensor partial = scratch<T>(2 * blocks);
-  MINIDL_LAUNCH(static_cast<unsigned>(blocks), p.threads, grad_sums_partial_kernel)(
-      dy, x, weight, mean, mean_div, v, p, partial.data<T>());
+  Tensor partial = scratch<double>(2 * blocks);
+  MINIDL_LAUNCH(static_cast<unsigned>(blocks), p.threads, grad_sums_partial_kernel)(dy, x, weight, mean, mean_div, v, p,
+                                                                                   partial.data<double>());
   return partial;
 }
 
@@ -343,18 +344,18 @@ __global__ void bn_eval_stats_kernel(const T* running_mean, const T* running_var
 // Per channel: dbeta = sum dy, dgamma = invstd * sum dy (x - mean); in training also the dx
 // coefficients m1 = gamma * dbeta / m, m2 = gamma * dgamma / m (coef null in eval mode).
 template <class T>
-__global__ void bn_grad_finalize_kernel(const T* partial, int64_t blocks_per_set, int64_t C, int64_t m,
+__global__ void bn_grad_finalize_kernel(const double* partial, int64_t blocks_per_set, int64_t C, int64_t m,
                                         const T* gamma, const T* invstd, T* dgamma, T* dbeta, T* coef) {
   MINIDL_GRID_STRIDE_LOOP(c, C) {
-    T sum_dy, sum_dy_xmu;
+    double sum_dy, sum_dy_xmu;
     set_sums(partial, blocks_per_set, c, sum_dy, sum_dy_xmu);
-    const T sum_dy_xhat = sum_dy_xmu * invstd[c];
-    if (dbeta) dbeta[c] = sum_dy;
-    if (dgamma) dgamma[c] = sum_dy_xhat;
+    const double sum_dy_xhat = sum_dy_xmu * invstd[c];
+    if (dbeta) dbeta[c] = static_cast<T>(sum_dy);
+    if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xhat);
     if (coef) {
-      const T g = gamma ? gamma[c] : T(1);
-      coef[2 * c] = g * sum_dy / T(m);
-      coef[2 * c + 1] = g * sum_dy_xhat / T(m);
+      const double g = gamma ? static_cast<double>(gamma[c]) : 1.0;
+      coef[2 * c] = static_cast<T>(g * sum_dy / static_cast<double>(m));
+      coef[2 * c + 1] = static_cast<T>(g * sum_dy_xhat / static_cast<double>(m));
     }
   }
 }
@@ -362,67 +363,68 @@ __global__ void bn_grad_finalize_kernel(const T* partial, int64_t blocks_per_set
 // group_norm, per (n, g): m1 = (1/m) sum_c gamma[c] sum_dy[n, c],
 // m2 = (invstd/m) sum_c gamma[c] sum_dy_xmu[n, c] over the group's channels (plane sums).
 template <class T>
-__global__ void gn_coef_kernel(const T* partial, int64_t blocks_per_set, int64_t N, int64_t C, int64_t G, int64_t m,
-                               const T* gamma, const T* invstd, T* coef) {
+__global__ void gn_coef_kernel(const double* partial, int64_t blocks_per_set, int64_t N, int64_t C, int64_t G,
+                               int64_t m, const T* gamma, const T* invstd, T* coef) {
   const int64_t D = C / G;
   MINIDL_GRID_STRIDE_LOOP(r, N * G) {
     const int64_t n = r / G, g = r % G;
-    T row_dxhat = 0, row_dxhat_xmu = 0;
+    double row_dxhat = 0, row_dxhat_xmu = 0;
     for (int64_t c = g * D; c < (g + 1) * D; ++c) {
-      T sum_dy, sum_dy_xmu;
+      double sum_dy, sum_dy_xmu;
       set_sums(partial, blocks_per_set, n * C + c, sum_dy, sum_dy_xmu);
-      const T gc = gamma ? gamma[c] : T(1);
+      const double gc = gamma ? static_cast<double>(gamma[c]) : 1.0;
       row_dxhat += gc * sum_dy;
       row_dxhat_xmu += gc * sum_dy_xmu;
     }
-    coef[2 * r] = row_dxhat / T(m);
-    coef[2 * r + 1] = row_dxhat_xmu * invstd[r] / T(m);
+    coef[2 * r] = static_cast<T>(row_dxhat / static_cast<double>(m));
+    coef[2 * r + 1] = static_cast<T>(row_dxhat_xmu * invstd[r] / static_cast<double>(m));
   }
 }
 
 // group_norm, per channel: dgamma[c] = sum_n invstd[n, g] sum_dy_xmu[n, c], dbeta[c] = sum_n sum_dy[n, c].
 template <class T>
-__global__ void gn_param_grad_kernel(const T* partial, int64_t blocks_per_set, int64_t N, int64_t C, int64_t G,
+__global__ void gn_param_grad_kernel(const double* partial, int64_t blocks_per_set, int64_t N, int64_t C, int64_t G,
                                      const T* invstd, T* dgamma, T* dbeta) {
   const int64_t D = C / G;
   MINIDL_GRID_STRIDE_LOOP(c, C) {
-    T dg = 0, db = 0;
+    double dg = 0, db = 0;
     for (int64_t n = 0; n < N; ++n) {
-      T sum_dy, sum_dy_xmu;
+      double sum_dy, sum_dy_xmu;
       set_sums(partial, blocks_per_set, n * C + c, sum_dy, sum_dy_xmu);
       dg += sum_dy_xmu * invstd[n * G + c / D];
       db += sum_dy;
     }
-    if (dgamma) dgamma[c] = dg;
-    if (dbeta) dbeta[c] = db;
+    if (dgamma) dgamma[c] = static_cast<T>(dg);
+    if (dbeta) dbeta[c] = static_cast<T>(db);
   }
 }
 
 // layer_norm, per row: m1 = sum dxhat / D, m2 = invstd * sum dxhat (x - mean) / D.
 template <class T>
-__global__ void ln_coef_kernel(const T* partial, int64_t blocks_per_set, int64_t M, int64_t D, const T* invstd,
+__global__ void ln_coef_kernel(const double* partial, int64_t blocks_per_set, int64_t M, int64_t D, const T* invstd,
                                T* coef) {
   MINIDL_GRID_STRIDE_LOOP(r, M) {
-    T sum_dxhat, sum_dxhat_xmu;
+    double sum_dxhat, sum_dxhat_xmu;
     set_sums(partial, blocks_per_set, r, sum_dxhat, sum_dxhat_xmu);
-    coef[2 * r] = sum_dxhat / T(D);
-    coef[2 * r + 1] = sum_dxhat_xmu * invstd[r] / T(D);
+    coef[2 * r] = static_cast<T>(sum_dxhat / static_cast<double>(D));
+    coef[2 * r + 1] = static_cast<T>(sum_dxhat_xmu * invstd[r] / static_cast<double>(D));
   }
 }
 
 // layer_norm dgamma / dbeta are column sums over the M rows: thread d of a block sums column d
 // over one chunk of rows (neighbouring threads read neighbouring columns), blockIdx.y picks the
-// chunk; partial[chunk][d] = (sum dy * xhat, sum dy).
+// chunk; partial[chunk][d] = (sum dy * xhat, sum dy), in double.
 template <class T>
 __global__ void ln_param_partial_kernel(const T* __restrict__ dy, const T* __restrict__ x, const T* mean,
-                                        const T* invstd, int64_t M, int64_t D, int64_t rows_per_chunk, T* partial) {
+                                        const T* invstd, int64_t M, int64_t D, int64_t rows_per_chunk,
+                                        double* partial) {
   const int64_t d = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (d >= D) return;
   const int64_t r0 = blockIdx.y * rows_per_chunk, r1 = min(M, r0 + rows_per_chunk);
-  T dg = 0, db = 0;
+  double dg = 0, db = 0;
   for (int64_t r = r0; r < r1; ++r) {
     const T g = dy[r * D + d];
-    dg += g * (x[r * D + d] - mean[r]) * invstd[r];
+    dg += g * ((x[r * D + d] - mean[r]) * invstd[r]);
     db += g;
   }
   partial[(blockIdx.y * D + d) * 2] = dg;
@@ -430,15 +432,15 @@ __global__ void ln_param_partial_kernel(const T* __restrict__ dy, const T* __res
 }
 
 template <class T>
-__global__ void ln_param_finalize_kernel(const T* partial, int64_t chunks, int64_t D, T* dgamma, T* dbeta) {
+__global__ void ln_param_finalize_kernel(const double* partial, int64_t chunks, int64_t D, T* dgamma, T* dbeta) {
   MINIDL_GRID_STRIDE_LOOP(d, D) {
-    T dg = 0, db = 0;
+    double dg = 0, db = 0;
     for (int64_t k = 0; k < chunks; ++k) {
       dg += partial[(k * D + d) * 2];
       db += partial[(k * D + d) * 2 + 1];
     }
-    if (dgamma) dgamma[d] = dg;
-    if (dbeta) dbeta[d] = db;
+    if (dgamma) dgamma[d] = static_cast<T>(dg);
+    if (dbeta) dbeta[d] = static_cast<T>(db);
   }
 }
 
@@ -572,9 +574,9 @@ void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
     int64_t blocks_per_set = 0;
     Tensor partial = grad_sums<T>(dy, x, nullptr, mean, 1, C, SetView{N, S, C * S, S}, blocks_per_set);
     if (training && dx) coef = scratch<T>(2 * C);
-    MINIDL_LAUNCH(grid_for(C), kBlock, bn_grad_finalize_kernel)(
-        partial.data<T>(), blocks_per_set, C, N * S, gamma, invstd, dgamma, dbeta,
-        coef.defined() ? coef.data<T>() : nullptr);
+    MINIDL_LAUNCH(grid_for(C), kBlock, bn_grad_finalize_kernel)(partial.data<double>(), blocks_per_set, C, N * S, gamma,
+                                                                invstd, dgamma, dbeta,
+                                                                coef.defined() ? coef.data<T>() : nullptr);
   }
   if (dx) input_grad(dy, x, gamma, mean, invstd, coef.defined() ? coef.data<T>() : nullptr, dx, planes);
 }
@@ -601,13 +603,13 @@ void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   Tensor partial = grad_sums<T>(dy, x, nullptr, mean, D, N * C, SetView{1, S, S, S}, blocks_per_set);
   if (dx) {
     Tensor coef = scratch<T>(2 * N * G);
-    MINIDL_LAUNCH(grid_for(N * G), kBlock, gn_coef_kernel)(partial.data<T>(), blocks_per_set, N, C, G, D * S,
-                                                             gamma, invstd, coef.data<T>());
+    MINIDL_LAUNCH(grid_for(N * G), kBlock, gn_coef_kernel)(partial.data<double>(), blocks_per_set, N, C, G, D * S,
+                                                           gamma, invstd, coef.data<T>());
     input_grad(dy, x, gamma, mean, invstd, coef.data<T>(), dx, PlaneView{N, C, S, G, D, false});
   }
   if (dgamma || dbeta) {
-    MINIDL_LAUNCH(grid_for(C), kBlock, gn_param_grad_kernel)(partial.data<T>(), blocks_per_set, N, C, G, invstd,
-                                                               dgamma, dbeta);
+    MINIDL_LAUNCH(grid_for(C), kBlock, gn_param_grad_kernel)(partial.data<double>(), blocks_per_set, N, C, G, invstd,
+                                                             dgamma, dbeta);
   }
 }
 
@@ -629,8 +631,8 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
     int64_t blocks_per_set = 0;
     Tensor partial = grad_sums<T>(dy, x, gamma, mean, 1, M, SetView{1, D, D, D}, blocks_per_set);
     Tensor coef = scratch<T>(2 * M);
-    MINIDL_LAUNCH(grid_for(M), kBlock, ln_coef_kernel)(partial.data<T>(), blocks_per_set, M, D, invstd,
-                                                         coef.data<T>());
+    MINIDL_LAUNCH(grid_for(M), kBlock, ln_coef_kernel)(partial.data<double>(), blocks_per_set, M, D, invstd,
+                                                       coef.data<T>());
     input_grad(dy, x, gamma, mean, invstd, coef.data<T>(), dx, PlaneView{M, 1, D, 1, 1, true});
   }
   if (dgamma || dbeta) {
@@ -639,9 +641,11 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
     const int64_t chunks = std::clamp(std::min(ceil_div(M, 32), ceil_div(kTargetBlocks, col_blocks)), int64_t{1},
                                       int64_t{65535});
     const int64_t rows_per_chunk = ceil_div(M, chunks);
-    Tensor partial = scratch<T>(2 * chunks * D);
-    MINIDL_LAUNCH(dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(chunks)), kThreads, ln_param_partial_kernel)(dy, x, mean, invstd, M, D, rows_per_chunk, partial.data<T>());
-    MINIDL_LAUNCH(grid_for(D), kBlock, ln_param_finalize_kernel)(partial.data<T>(), chunks, D, dgamma, dbeta);
+    Tensor partial = scratch<double>(2 * chunks * D);
+    const dim3 grid(static_cast<unsigned>(col_blocks), static_cast<unsigned>(chunks));
+    MINIDL_LAUNCH(grid, kThreads, ln_param_partial_kernel)(dy, x, mean, invstd, M, D, rows_per_chunk,
+                                                           partial.data<double>());
+    MINIDL_LAUNCH(grid_for(D), kBlock, ln_param_finalize_kernel)(partial.data<double>(), chunks, D, dgamma, dbeta);
   }
 }
 

@@ -15,7 +15,8 @@
 //             kernel) make several outputs feed one input; the gather sums them in one thread, so
 //             there is no race and no atomics, and the result is deterministic and sums in the
 //             same order as the CPU's scatter.
-// Index math runs in int32 when every index fits (64-bit division is several times dearer on
+// Window sums accumulate in T: a window is at most one plane (global pooling over 8 x 8 to
+// 32 x 32 values in minidl's models). Index math runs in int32 when every index fits (64-bit division is several times dearer on
 // the GPU); int64 otherwise. Saved for backward (by kernels/pool.cpp): max's int32 argmax only.
 #include <cstdint>
 #include <initializer_list>

@@ -1,16 +1,21 @@
 // CUDA reductions over the middle axis of x[outer, d, inner] (same math as kernels/cpu/reduce.cpp):
 //   sum_dim:       y[o, i]     = scale * sum_{k < d} x[o, k, i]
 //   broadcast_dim: dx[o, k, i] = scale * dy[o, i]
+// Sums accumulate in double, also for float32 (the contract of kernels/reduce.h, as on the CPU):
+// a mean over millions of float32 values then keeps float32's precision (float accumulators
+// lost ~1e-5 relative on 4M rows). The loads dominate the time, so the wider adds are free.
 // Thread mapping.
 //   inner == 1 (rows are contiguous): a block of 256 threads reduces one chunk of one row
 //     (strided loads, then block_reduce_sum). Long rows are split into chunks across blocks
-//     and a second launch sums the per-chunk partials, so one huge sum still fills the GPU.
-//     The (row, chunk) pairs are flattened into a 1-D grid that blocks stride over (gridDim.y
-//     would cap the rows at 65535).
-//   inner > 1: one thread per output (o, i), looping over k; neighbouring threads read
-//     neighbouring addresses, so loads coalesce.
+//     and a second launch sums the per-chunk partials (kept in double), so one huge sum still
+//     fills the GPU. The (row, chunk) pairs are flattened into a 1-D grid that blocks stride
+//     over (gridDim.y would cap the rows at 65535).
+//   inner > 1, many outputs: one thread per output (o, i), looping over k; neighbouring threads
+//     read neighbouring addresses, so loads coalesce.
+//   inner > 1, few outputs (e.g. sum over dim 0 of a [4M, 3] tensor): a block per (o, tile of up
+//     to 32 consecutive i, chunk of k), threads laid out [ty][tx] (tx along i, ty along k), a
+//     shared-memory tree over ty, and, for several chunks, the same second launch as above.
 //   broadcast_dim: one thread per element of dx (grid-stride).
-// Partial sums accumulate in T (float for float32, like PyTorch); block trees keep the error small.
 #include <algorithm>
 
 #include "core/cuda_utils.cuh"
@@ -20,33 +25,67 @@
 namespace minidl::cuda {
 namespace {
 
-constexpr int kChunk = 256 * 64;  // elements per block along a long row
+constexpr int kChunk = 256 * 64;          // elements per block along a long row
+constexpr int64_t kFewOutputs = 65536;    // fewer outputs than this: a block per tile of outputs
+constexpr int64_t kTargetBlocks = 1024;   // enough blocks to fill a large GPU several times
+constexpr int64_t kMinRowsPerThread = 16; // a column chunk gives each thread at least this many
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+Tensor doubles(int64_t n) { return empty({n}, TensorOptions().dtype(DType::Float64).device(Device::cuda())); }
 
 // out[row * chunks + chunk] = scale * sum of chunk `chunk` of row `row`; work item b = (row, chunk)
-// flattened. The loop bound is the same for every thread of a block, so block_reduce_sum's
-// barriers are reached by all of them.
-template <class T>
-__global__ void sum_rows_kernel(const T* x, T* out, int64_t rows, int64_t d, int64_t chunks, T scale) {
+// flattened. In: T or the double partials of a first pass; Out: T or double partials. The loop
+// bound is the same for every thread of a block, so block_reduce_sum's barriers are reached by
+// all of them.
+template <class In, class Out>
+__global__ void sum_rows_kernel(const In* x, Out* out, int64_t rows, int64_t d, int64_t chunks, double scale) {
   for (int64_t b = blockIdx.x; b < rows * chunks; b += gridDim.x) {
     const int64_t row = b / chunks, chunk = b % chunks;
     const int64_t begin = chunk * static_cast<int64_t>(kChunk);
     const int64_t end = chunks == 1 ? d : min(d, begin + kChunk);
-    const T* p = x + row * d;
-    T acc = 0;
+    const In* p = x + row * d;
+    double acc = 0;
     for (int64_t k = begin + threadIdx.x; k < end; k += blockDim.x) acc += p[k];
     acc = block_reduce_sum(acc);
-    if (threadIdx.x == 0) out[b] = acc * scale;
+    if (threadIdx.x == 0) out[b] = static_cast<Out>(acc * scale);
   }
 }
 
 template <class T>
-__global__ void sum_strided_kernel(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale) {
+__global__ void sum_strided_kernel(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, double scale) {
   MINIDL_GRID_STRIDE_LOOP(idx, outer * inner) {
     const int64_t o = idx / inner, i = idx % inner;
     const T* p = x + o * d * inner + i;
-    T acc = 0;
+    double acc = 0;
     for (int64_t k = 0; k < d; ++k) acc += p[k * inner];
-    y[idx] = acc * scale;
+    y[idx] = static_cast<T>(acc * scale);
+  }
+}
+
+// Few outputs: work item b = (o, tile, chunk); thread (tx, ty) sums x[o, k, tile * tx_dim + tx]
+// over the chunk's k = ty, ty + ty_dim, ...; then a tree over ty in shared memory.
+// out[(o * inner + i) * chunks + chunk] = scale * the chunk's sum (Out: T, or double partials).
+template <class T, class Out>
+__global__ void sum_cols_kernel(const T* x, Out* out, int64_t outer, int64_t d, int64_t inner, int64_t chunks,
+                                int64_t rows_per_chunk, int tx_dim, double scale) {
+  __shared__ double part[256];
+  const int tx = threadIdx.x % tx_dim, ty = threadIdx.x / tx_dim, ty_dim = blockDim.x / tx_dim;
+  const int64_t tiles = (inner + tx_dim - 1) / tx_dim;
+  for (int64_t b = blockIdx.x; b < outer * tiles * chunks; b += gridDim.x) {
+    const int64_t chunk = b % chunks, tile = b / chunks % tiles, o = b / chunks / tiles;
+    const int64_t i = tile * tx_dim + tx, k0 = chunk * rows_per_chunk, k1 = min(d, k0 + rows_per_chunk);
+    double acc = 0;
+    if (i < inner)
+      for (int64_t k = k0 + ty; k < k1; k += ty_dim) acc += x[(o * d + k) * inner + i];
+    __syncthreads();  // part may still be read by the previous work item
+    part[threadIdx.x] = acc;
+    __syncthreads();
+    for (int s = ty_dim / 2; s > 0; s /= 2) {
+      if (ty < s) part[threadIdx.x] += part[threadIdx.x + s * tx_dim];
+      __syncthreads();
+    }
+    if (ty == 0 && i < inner) out[(o * inner + i) * chunks + chunk] = static_cast<Out>(part[tx] * scale);
   }
 }
 
@@ -58,24 +97,49 @@ __global__ void broadcast_kernel(const T* dy, T* dx, int64_t d, int64_t inner, i
   }
 }
 
+// y[r] = scale * sum of the double partials part[r, 0 .. chunks).
+template <class T>
+void sum_partials(const double* part, T* y, int64_t rows, int64_t chunks, double scale) {
+  MINIDL_LAUNCH(grid_for(rows, 1), kBlock, sum_rows_kernel)(part, y, rows, chunks, int64_t(1), scale);
+}
+
 }  // namespace
 
 template <class T>
-void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale) {
+void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale_t) {
   if (outer * inner == 0) return;
+  const double scale = static_cast<double>(scale_t);
   if (inner == 1) {
-    const int64_t chunks = outer >= 64 ? 1 : std::max<int64_t>(1, (d + kChunk - 1) / kChunk);
+    const int64_t chunks = outer >= 64 ? 1 : std::max<int64_t>(1, ceil_div(d, kChunk));
     if (chunks == 1) {
-      MINIDL_LAUNCH(grid_for(outer, 1), kBlock, sum_rows_kernel)(x, y, outer, d, 1, scale);
+      MINIDL_LAUNCH(grid_for(outer, 1), kBlock, sum_rows_kernel)(x, y, outer, d, int64_t(1), scale);
       return;
     }
-    Tensor partial = empty({outer, chunks}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
-    MINIDL_LAUNCH(grid_for(outer * chunks, 1), kBlock, sum_rows_kernel)(x, partial.data<T>(), outer, d, chunks,
-                                                                          T(1));
-    MINIDL_LAUNCH(grid_for(outer, 1), kBlock, sum_rows_kernel)(partial.data<T>(), y, outer, chunks, 1, scale);
+    Tensor partial = doubles(outer * chunks);
+    MINIDL_LAUNCH(grid_for(outer * chunks, 1), kBlock, sum_rows_kernel)(x, partial.data<double>(), outer, d, chunks,
+                                                                       1.0);
+    sum_partials(partial.data<double>(), y, outer, chunks, scale);
     return;
   }
-  MINIDL_LAUNCH(grid_for(outer * inner), kBlock, sum_strided_kernel)(x, y, outer, d, inner, scale);
+  if (outer * inner >= kFewOutputs) {
+    MINIDL_LAUNCH(grid_for(outer * inner), kBlock, sum_strided_kernel)(x, y, outer, d, inner, scale);
+    return;
+  }
+  int tx = 1;
+  while (tx < inner && tx < 32) tx *= 2;
+  const int64_t ty = kBlock / tx, tiles = ceil_div(inner, tx);
+  const int64_t chunks = std::clamp(ceil_div(kTargetBlocks, outer * tiles), int64_t{1},
+                                    std::max<int64_t>(1, d / (ty * kMinRowsPerThread)));
+  const int64_t rows_per_chunk = ceil_div(d, chunks);
+  const unsigned grid = grid_for(outer * tiles * chunks, 1);
+  if (chunks == 1) {
+    MINIDL_LAUNCH(grid, kBlock, sum_cols_kernel)(x, y, outer, d, inner, chunks, rows_per_chunk, tx, scale);
+    return;
+  }
+  Tensor partial = doubles(outer * inner * chunks);
+  MINIDL_LAUNCH(grid, kBlock, sum_cols_kernel)(x, partial.data<double>(), outer, d, inner, chunks, rows_per_chunk, tx,
+                                               1.0);
+  sum_partials(partial.data<double>(), y, outer * inner, chunks, scale);
 }
 
 template <class T>

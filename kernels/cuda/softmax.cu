@@ -14,8 +14,11 @@
 //     value per warp through shared memory).
 //   inner > 1 (e.g. over the channels of NCHW): one thread per (o, i) walking k; neighbouring
 //     threads read neighbouring addresses, so every load coalesces.
-// Sums accumulate in T (float for float32, like PyTorch); the forward recomputes exp in its
-// last pass instead of writing it twice. Saved for backward: only y (kept by the front-end).
+// Row sums accumulate in T (float for float32, like PyTorch): a row is one distribution (10 to a
+// few thousand values, strided partial sums and then a tree), where float keeps ~1e-6 relative;
+// the sums over whole batches or images elsewhere (reduce, bias, norm, loss) are double. The
+// forward recomputes exp in its last pass instead of writing it twice. Saved for backward: only
+// y (kept by the front-end).
 #include <type_traits>
 
 #include "core/cuda_utils.cuh"
