@@ -17,6 +17,7 @@
 #include "apps/train/resume.h"
 #include "apps/train/run.h"
 #include "apps/train/run_folder.h"
+#include "apps/train/setup.h"
 #include "apps/train/signals.h"
 #include "layers/models/zoo.h"
 #include "layers/summary.h"
@@ -120,12 +121,8 @@ int run_main(int argc, char** argv) {
   }
   if (summary) {
     r.validate();
-    models::ModelOptions mo;
-    mo.norm = nn::parse_norm_kind(r.norm == "all" ? "batch" : r.norm);
-    mo.groups = r.groups;
-    mo.dropout = r.dropout;
-    auto net = models::make_model(r.model, mo);
-    std::cout << nn::summarize(*net, r.model, {r.batch_size, 3, 32, 32}).str();
+    if (r.norm == "all") r.norm = "batch";
+    std::cout << nn::summarize(*train::make_recipe_model(r), r.model, {r.batch_size, 3, 32, 32}).str();
     return 0;
   }
   train::install_stop_handlers();

@@ -1,7 +1,7 @@
 // Memory for tensor storage. Every byte a tensor owns comes from the allocator of its device,
 // which counts current and peak bytes (tests use the counts to prove nothing leaks).
 // The CPU allocator hands out 64-byte aligned blocks (one cache line, full AVX-512 vectors).
-// The CUDA allocator (core/cuda_allocator.cu) caches freed blocks so training does not call
+// The CUDA allocator (core/cuda_allocator.cpp) caches freed blocks so training does not call
 // cudaMalloc / cudaFree per op, like PyTorch's caching allocator.
 #pragma once
 #include <cstddef>

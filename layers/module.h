@@ -73,7 +73,8 @@ class Module {
   NamedTensors named_parameters(bool recurse = true) const;
   NamedTensors named_buffers(bool recurse = true) const;
   std::vector<Tensor> parameters(bool recurse = true) const;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
+  // A reference: Sequential::forward walks it on every call, and a copy per call was pure waste.
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const { return children_; }
   int64_t num_parameters(bool trainable_only = false) const;
 
   // ---- modes and placement --------------------------------------------------------------------

@@ -77,8 +77,21 @@ void collect_names(const Module& m, std::unordered_map<const Module*, std::strin
   }
 }
 
-std::string pad_right(const std::string& s, size_t w) { return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' '); }
-std::string pad_left(const std::string& s, size_t w) { return s.size() >= w ? " " + s : std::string(w - s.size(), ' ') + s; }
+// Columns are counted in characters, not bytes: the tree's box-drawing characters (├ │ └) are
+// three bytes each in UTF-8, and counting bytes shifted the next column left on those rows.
+size_t display_width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;  // count every byte but UTF-8 continuation bytes
+  return n;
+}
+std::string pad_right(const std::string& s, size_t w) {
+  const size_t n = display_width(s);
+  return n >= w ? s + " " : s + std::string(w - n, ' ');
+}
+std::string pad_left(const std::string& s, size_t w) {
+  const size_t n = display_width(s);
+  return n >= w ? " " + s : std::string(w - n, ' ') + s;
+}
 
 std::string tree_prefix(int depth) {
   if (depth == 0) return "";

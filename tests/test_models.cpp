@@ -1,5 +1,7 @@
 // The model zoo: exact parameter counts with every norm, mult-adds, gradients, overfitting.
 #include <catch2/catch.hpp>
+#include <sstream>
+#include <set>
 
 #include <cmath>
 
@@ -39,6 +41,24 @@ TEST_CASE("skipnet48k summary reports 48,136 params and 982.64M mult-adds at bat
   CHECK(text.find("Forward/backward pass size (MB): 145.76") != std::string::npos);
   CHECK(text.find("Params size (MB): 0.19") != std::string::npos);
   CHECK(text.find("Estimated Total Size (MB): 147.53") != std::string::npos);
+}
+
+TEST_CASE("summary columns line up on the rows drawn with box characters", "[models][summary]") {
+  auto model = models::make_model("skipnet48k");
+  const std::string text = nn::summarize(*model, "skipnet48k", {128, 3, 32, 32}).str();
+  // The "Output Shape" column starts at the same character (not byte) on every layer row.
+  std::istringstream lines(text);
+  std::string line;
+  std::set<size_t> columns;
+  while (std::getline(lines, line)) {
+    const size_t at = line.find("[128,");
+    if (at == std::string::npos) continue;
+    size_t chars = 0;
+    for (size_t i = 0; i < at; ++i) chars += (static_cast<unsigned char>(line[i]) & 0xC0) != 0x80;
+    columns.insert(chars);
+  }
+  INFO(text);
+  CHECK(columns.size() == 1);
 }
 
 TEST_CASE("summary receptive fields follow the windows", "[models][summary]") {
