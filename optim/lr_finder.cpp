@@ -22,17 +22,15 @@ int64_t steepest_descent_index(const std::vector<double>& losses, int64_t skip_s
   return best;
 }
 
-LRFinderResult lr_find(nn::Module& model, Optimizer& opt, const std::function<Tensor()>& batch_loss,
+LRFinderResult lr_find(Optimizer& opt, const std::function<Tensor()>& batch_loss, const NamedTensors& state,
                        const LRFinderOptions& o) {
   MINIDL_CHECK(o.start_lr > 0 && o.end_lr > o.start_lr && o.num_iter >= 2, "lr_find: need 0 < start_lr < end_lr and "
                "num_iter >= 2, got start_lr=", o.start_lr, " end_lr=", o.end_lr, " num_iter=", o.num_iter);
   // Snapshot what training will change: weights, buffers and the optimizer's state.
-  NamedTensors saved_model;
-  for (auto& [name, t] : model.state_dict()) saved_model.emplace_back(name, t.detach().clone());
+  std::vector<Tensor> saved_state;
+  for (const auto& [name, t] : state) saved_state.push_back(t.detach().clone());
   OptimizerState saved_opt = opt.state_dict();
   for (auto& [name, t] : saved_opt.tensors) t = t.detach().clone();
-  const bool was_training = model.is_training();
-  model.train();
 
   LRFinderResult r;
   double best = 0;
@@ -58,10 +56,15 @@ LRFinderResult lr_find(nn::Module& model, Optimizer& opt, const std::function<Te
   r.suggested_index = steepest_descent_index(r.losses, o.skip_start, o.skip_end);
   if (r.suggested_index >= 0) r.suggested_lr = r.lrs[r.suggested_index];
 
-  model.load_state_dict(saved_model);
+  {
+    NoGradGuard no_grad;
+    for (size_t i = 0; i < state.size(); ++i) {
+      Tensor handle = state[i].second;  // shares the storage: the copy lands in the model
+      handle.copy_(saved_state[i]);
+    }
+  }
   opt.load_state_dict(saved_opt);
   opt.zero_grad();
-  model.train(was_training);
   return r;
 }
 

@@ -1,14 +1,19 @@
 // The learning-rate range test ("LR finder", Smith 2015): train for num_iter batches while the
 // learning rate grows from start_lr to end_lr (exponentially or linearly), record the smoothed loss,
 // stop early when the loss diverges, and suggest the learning rate where the loss falls fastest
-// (the steepest negative slope of the smoothed curve). The model's weights and the optimizer's
-// state are restored afterwards, so the range test leaves no trace on the run that follows.
+// (the steepest negative slope of the smoothed curve). The model's weights and buffers and the
+// optimizer's state are restored afterwards, so the range test leaves no trace on the run that
+// follows. It sees no module: the model enters as the loss function and the tensors to restore
+// (optim/ sits below layers/, see docs/architecture.md).
+//
+//   model->train();
+//   auto r = optim::lr_find(opt, [&] { return loss_of_next_batch(); }, model->state_dict());
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <vector>
 
-#include "layers/module.h"
+#include "core/tensor.h"
 #include "optim/optimizer.h"
 
 namespace minidl::optim {
@@ -33,8 +38,10 @@ struct LRFinderResult {
 };
 
 // batch_loss(): takes the next batch, runs the model forward and returns the scalar loss;
-// lr_find does the backward pass and the optimizer step.
-LRFinderResult lr_find(nn::Module& model, Optimizer& opt, const std::function<Tensor()>& batch_loss,
+// lr_find does the backward pass and the optimizer step. state: every tensor the steps change
+// besides the optimizer's own state (a model's state_dict(): parameters and buffers such as batch
+// norm's running statistics); their values are put back in place at the end.
+LRFinderResult lr_find(Optimizer& opt, const std::function<Tensor()>& batch_loss, const NamedTensors& state,
                        const LRFinderOptions& options = {});
 
 // The steepest-descent suggestion on a smoothed curve (exposed for tests).

@@ -8,6 +8,7 @@
 #include "kernels/linear.h"
 #include "kernels/reduce.h"
 #include "layers/linear.h"
+#include "layers/norm.h"
 #include "optim/lr_finder.h"
 #include "optim/sgd.h"
 #include "test_util.h"
@@ -37,7 +38,7 @@ TEST_CASE("lr_find sweeps exponentially, stops on divergence and restores the mo
   o.start_lr = 1e-4;
   o.end_lr = 100;
   o.num_iter = 60;
-  const auto r = optim::lr_find(model, opt, batch_loss, o);
+  const auto r = optim::lr_find(opt, batch_loss, model.state_dict(), o);
   REQUIRE(r.lrs.size() >= 20);
   CHECK(r.lrs[0] == Approx(1e-4));
   CHECK(r.lrs[1] / r.lrs[0] == Approx(std::pow(1e6, 1.0 / 59)));  // geometric steps
@@ -48,4 +49,18 @@ TEST_CASE("lr_find sweeps exponentially, stops on divergence and restores the mo
   CHECK(values(model.weight) == before);  // restored
   CHECK(opt.lr() == 0.01);
   CHECK_FALSE(model.weight.grad().defined());
+}
+
+TEST_CASE("lr_find restores buffers too (batch norm's running statistics)", "[lr_finder]") {
+  manual_seed(4);
+  nn::BatchNorm2d bn(3);
+  const Tensor x = randn({8, 3, 4, 4});
+  optim::SGD opt(bn.parameters(), optim::SGDOptions(0.01));
+  const std::vector<double> mean_before = values(bn.running_mean), var_before = values(bn.running_var);
+  auto batch_loss = [&] { return ops::mean(ops::mul(bn(x), bn(x))); };
+  optim::LRFinderOptions o;
+  o.num_iter = 20;
+  optim::lr_find(opt, batch_loss, bn.state_dict(), o);
+  CHECK(values(bn.running_mean) == mean_before);
+  CHECK(values(bn.running_var) == var_before);
 }
