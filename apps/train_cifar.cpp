@@ -13,6 +13,7 @@
 #include <set>
 
 #include "apps/train/evaluate_saved.h"
+#include "apps/train/model_recipes.h"
 #include "apps/train/outputs.h"
 #include "apps/train/resume.h"
 #include "apps/train/run.h"
@@ -54,7 +55,8 @@ int run_main(int argc, char** argv) {
   if (env.program.find('/') != std::string::npos) env.program = train::absolute_path(env.program);
   CLI::App app{"Trains a CIFAR-10 model with minidl. Defaults are the project's best 50k-parameter recipe."};
   app.get_formatter()->column_width(34);
-  app.footer(kFooter);
+  app.footer(std::string(kFooter) + "\n\nModel recipe defaults (used when the flag is not given):\n" +
+             train::model_defaults_help());
   std::string names;
   for (const auto& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
   std::string resume, evaluate;
@@ -139,19 +141,21 @@ int run_main(int argc, char** argv) {
     env.validate();
     r.data = train::absolute_path(r.data);
     const std::string out = train::prepare_new_run_folder(r, env);
-    if (r.norm != "all") {
-      runs.push_back({r, env, ""});
-      runs.back().env.out = out;
-    } else {
-      train::write_norm_all(out, r);
+    for (const char* norm : {"batch", "group", "layer"}) {
+      if (r.norm != "all" && r.norm != norm) continue;
+      train::TrainConfig one{r, env, ""};
+      one.recipe.norm = norm;
+      for (const std::string& d : train::apply_model_defaults(one.recipe, given))
+        std::printf("%s norm: the model's default %s\n", norm, d.c_str());
+      one.env.out = r.norm == "all" ? out + "/" + norm : out;
+      if (r.norm == "all") one.env.resume_target = out;
+      runs.push_back(one);
+    }
+    if (r.norm == "all") {
+      std::vector<train::Recipe> recipes;
+      for (const auto& one : runs) recipes.push_back(one.recipe);
+      train::write_norm_all(out, recipes);
       norm_all_dir = out;
-      for (const char* norm : {"batch", "group", "layer"}) {
-        train::TrainConfig one{r, env, ""};
-        one.recipe.norm = norm;
-        one.env.out = out + "/" + norm;
-        one.env.resume_target = out;
-        runs.push_back(one);
-      }
     }
   }
   std::vector<train::RunResult> results;

@@ -12,7 +12,7 @@ namespace {
 namespace fs = std::filesystem;
 
 
-Recipe read_norm_all(const std::string& path) {
+std::vector<Recipe> read_norm_all(const std::string& path) {
   std::ifstream f(path);
   MINIDL_CHECK(f.is_open(), "cannot read '", path, "'");
   nlohmann::json j;
@@ -21,8 +21,11 @@ Recipe read_norm_all(const std::string& path) {
   } catch (const nlohmann::json::exception&) {
     MINIDL_FAIL(path, ": not valid JSON");
   }
-  MINIDL_CHECK(j.is_object() && j.contains("recipe"), path, ": lacks the field 'recipe'");
-  return recipe_from_json(j["recipe"], path);
+  MINIDL_CHECK(j.is_object() && j.contains("recipes") && j["recipes"].is_array() && j["recipes"].size() == 3, path,
+               ": lacks the field 'recipes' (one per norm)");
+  std::vector<Recipe> out;
+  for (const auto& r : j["recipes"]) out.push_back(recipe_from_json(r, path));
+  return out;
 }
 
 // The environment of a resumed run: the command's, in the saved run's folder.
@@ -82,10 +85,8 @@ ResumePlan plan_resume(const std::string& path, const Recipe& given, const std::
   ResumePlan plan;
   auto one = [&](const std::string& ckpt_path, const std::string& target, const Recipe* expected) {
     const Checkpoint ckpt = read_checkpoint(ckpt_path);
-    if (expected) {  // a norm of a --norm all run: same recipe as its siblings
-      Recipe e = *expected;
-      e.norm = ckpt.recipe.norm;
-      const auto diffs = recipe_differences(ckpt.recipe, e, true);
+    if (expected) {  // a norm of a --norm all run: the recipe norm_all.json has for it
+      const auto diffs = recipe_differences(ckpt.recipe, *expected, true);
       MINIDL_CHECK(diffs.empty(), ckpt_path, ": differs from its norm_all.json: ", diffs.front());
     }
     TrainConfig c;
@@ -108,25 +109,26 @@ ResumePlan plan_resume(const std::string& path, const Recipe& given, const std::
   MINIDL_CHECK(fs::exists(dir / "norm_all.json", ec), "--resume '", path, "': no checkpoint.safetensors (nor the "
                "norm_all.json of a --norm all run) in that folder: nothing to resume (a run saves its first checkpoint "
                "after its first epoch)");
-  const Recipe all = read_norm_all((dir / "norm_all.json").string());
+  const std::vector<Recipe> all = read_norm_all((dir / "norm_all.json").string());
   plan.norm_all_dir = path;
-  for (const char* norm : {"batch", "group", "layer"}) {
-    const fs::path sub = dir / norm;
+  for (const Recipe& recipe : all) {
+    const fs::path sub = dir / recipe.norm;
     if (fs::exists(sub / "checkpoint.safetensors", ec)) {
-      plan.runs.push_back(one((sub / "checkpoint.safetensors").string(), path, &all));
+      plan.runs.push_back(one((sub / "checkpoint.safetensors").string(), path, &recipe));
       continue;
     }
     TrainConfig c;  // not started yet (or stopped in its first epoch): starts now
-    c.recipe = resumed_recipe(all, given, given_keys, (dir / "norm_all.json").string());
-    c.recipe.norm = norm;
+    c.recipe = resumed_recipe(recipe, given, given_keys, (dir / "norm_all.json").string());
     c.env = resumed_env(env, sub.string(), path);
     plan.runs.push_back(c);
   }
   return plan;
 }
 
-void write_norm_all(const std::string& dir, const Recipe& recipe) {
-  write_file_atomically(dir + "/norm_all.json", nlohmann::json{{"recipe", to_json(recipe)}}.dump(2) + "\n");
+void write_norm_all(const std::string& dir, const std::vector<Recipe>& recipes) {
+  nlohmann::json j = {{"recipes", nlohmann::json::array()}};
+  for (const Recipe& r : recipes) j["recipes"].push_back(to_json(r));
+  write_file_atomically(dir + "/norm_all.json", j.dump(2) + "\n");
 }
 
 }  // namespace minidl::train

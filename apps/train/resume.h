@@ -36,7 +36,8 @@ struct ResumePlan {
 ResumePlan plan_resume(const std::string& path, const Recipe& given, const std::set<std::string>& given_keys,
                        const Environment& env);
 
-// norm_all.json of a --norm all folder: the shared recipe (norm "all").
-void write_norm_all(const std::string& dir, const Recipe& recipe);
+// norm_all.json of a --norm all folder: the recipe of each norm's run (they differ only in the
+// norm and the model's per-norm defaults).
+void write_norm_all(const std::string& dir, const std::vector<Recipe>& recipes);
 
 }  // namespace minidl::train
