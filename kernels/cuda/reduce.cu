@@ -5,13 +5,14 @@
 // a mean over millions of float32 values then keeps float32's precision (float accumulators
 // lost ~1e-5 relative on 4M rows). The loads dominate the time, so the wider adds are free.
 // Thread mapping.
-//   inner == 1 (rows are contiguous): a block of 256 threads reduces one chunk of one row
-//     (strided loads, then block_reduce_sum). Long rows are split into chunks across blocks
-//     and a second launch sums the per-chunk partials (kept in double), so one huge sum still
-//     fills the GPU. The (row, chunk) pairs are flattened into a 1-D grid that blocks stride
-//     over (gridDim.y would cap the rows at 65535).
-//   inner > 1, many outputs: one thread per output (o, i), looping over k; neighbouring threads
-//     read neighbouring addresses, so loads coalesce.
+//   inner == 1 (rows are contiguous), rows of more than 32 values: a block of 256 threads
+//     reduces one chunk of one row (strided loads, then block_reduce_sum). Long rows are split
+//     into chunks across blocks and a second launch sums the per-chunk partials (kept in
+//     double), so one huge sum still fills the GPU. The (row, chunk) pairs are flattened into a
+//     1-D grid that blocks stride over (gridDim.y would cap the rows at 65535).
+//   inner > 1 with many outputs, or rows of at most 32 values: one thread per output (o, i),
+//     looping over k; neighbouring threads read neighbouring addresses (or, for short rows,
+//     neighbouring rows), so loads coalesce or share cache lines.
 //   inner > 1, few outputs (e.g. sum over dim 0 of a [4M, 3] tensor): a block per (o, tile of up
 //     to 32 consecutive i, chunk of k), threads laid out [ty][tx] (tx along i, ty along k), a
 //     shared-memory tree over ty, and, for several chunks, the same second launch as above.
@@ -29,6 +30,7 @@ constexpr int kChunk = 256 * 64;          // elements per block along a long row
 constexpr int64_t kFewOutputs = 65536;    // fewer outputs than this: a block per tile of outputs
 constexpr int64_t kTargetBlocks = 1024;   // enough blocks to fill a large GPU several times
 constexpr int64_t kMinRowsPerThread = 16; // a column chunk gives each thread at least this many
+constexpr int64_t kShortRow = 32;         // rows this short: a thread per row, not a block
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -109,7 +111,7 @@ template <class T>
 void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale_t) {
   if (outer * inner == 0) return;
   const double scale = static_cast<double>(scale_t);
-  if (inner == 1) {
+  if (inner == 1 && d > kShortRow) {
     const int64_t chunks = outer >= 64 ? 1 : std::max<int64_t>(1, ceil_div(d, kChunk));
     if (chunks == 1) {
       MINIDL_LAUNCH(grid_for(outer, 1), kBlock, sum_rows_kernel)(x, y, outer, d, int64_t(1), scale);
@@ -121,7 +123,7 @@ void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale_
     sum_partials(partial.data<double>(), y, outer, chunks, scale);
     return;
   }
-  if (outer * inner >= kFewOutputs) {
+  if (inner == 1 || outer * inner >= kFewOutputs) {
     MINIDL_LAUNCH(grid_for(outer * inner), kBlock, sum_strided_kernel)(x, y, outer, d, inner, scale);
     return;
   }
