@@ -69,6 +69,7 @@ int run_main(int argc, char** argv) {
   add("norm", "--norm", r.norm, "Normalization: batch, group, layer, or all (trains the three)");
   add("groups", "--groups", r.groups, "Groups for --norm group (0: the model's default)");
   add("dropout", "--dropout", r.dropout, "Dropout probability (negative: the model's default)");
+  add("weight_std", "--weight-std", r.weight_std, "Weight-standardized convolutions (true/false; minidl50k only)");
   add("epochs", "--epochs", r.epochs, "Epochs to train (0 to 100000)");
   add("batch_size", "--batch-size", r.batch_size, "Training batch size");
   add("optimizer", "--optimizer", r.optimizer, "sgd, adam or adamw");

@@ -1,5 +1,7 @@
 #include "layers/conv.h"
 
+#include "kernels/norm.h"
+#include "kernels/view.h"
 #include "layers/init.h"
 
 namespace minidl::nn {
@@ -21,7 +23,12 @@ Conv2d::Conv2d(const Conv2dOptions& o) : options_(o) {
   }
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return ops::conv2d(x, weight, bias, options_.geometry); }
+Tensor Conv2d::forward(const Tensor& x) {
+  if (!options_.standardize_weight) return ops::conv2d(x, weight, bias, options_.geometry);
+  const Tensor as_groups = ops::reshape(weight, {1, options_.out, weight.numel() / options_.out, 1});
+  const Tensor w_hat = ops::reshape(ops::group_norm(as_groups, options_.out, Tensor(), Tensor(), 1e-5), weight.shape().dims());
+  return ops::conv2d(x, w_hat, bias, options_.geometry);
+}
 
 ReceptiveField Conv2d::receptive_field(ReceptiveField in, const Shape&) const {
   return {in.size + (options_.kernel_h - 1) * in.jump, in.jump * options_.geometry.stride_h};
@@ -35,6 +42,7 @@ std::string Conv2d::extra_repr() const {
   if (g.pad_h != 0 || g.pad_w != 0) s += minidl::str(", padding=(", g.pad_h, ", ", g.pad_w, ")");
   if (g.group_count != 1) s += minidl::str(", groups=", g.group_count);
   if (!o.with_bias) s += ", bias=False";
+  if (o.standardize_weight) s += ", weight_standardization=True";
   return s;
 }
 

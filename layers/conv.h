@@ -17,10 +17,18 @@ struct Conv2dOptions {
   Conv2dOptions& padding(int64_t p) { geometry.padding(p); return *this; }
   Conv2dOptions& groups(int64_t g) { geometry.groups(g); return *this; }
   Conv2dOptions& bias(bool b) { with_bias = b; return *this; }
+  // Weight Standardization (Qiao et al. 2019): the convolution uses, for each output channel o,
+  //   w_hat[o] = (w[o] - mean(w[o])) / sqrt(var(w[o]) + 1e-5)      (over in/groups x kh x kw)
+  // instead of w, so every filter has zero mean and unit variance. It smooths the loss landscape
+  // the way batch norm's statistics do, which batch-independent norms (group, layer) lack.
+  // Computed with ops::group_norm on the weight viewed as [1, out, in/groups * kh * kw, 1], so its
+  // gradient comes from the tested norm backward. No extra parameters.
+  Conv2dOptions& standardize(bool s) { standardize_weight = s; return *this; }
 
   int64_t in, out, kernel_h, kernel_w;
   minidl::Conv2dOptions geometry;
   bool with_bias = true;
+  bool standardize_weight = false;
 };
 
 class Conv2d : public Module {

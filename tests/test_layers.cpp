@@ -1,8 +1,11 @@
 // nn::Module and the layers: registration and names, train/eval behaviour, state dicts, devices.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "core/autograd.h"
 #include "core/random.h"
+#include "kernels/conv.h"
 #include "kernels/reduce.h"
 #include "layers/activation.h"
 #include "layers/conv.h"
@@ -152,4 +155,27 @@ TEST_CASE("modules move to cuda and back", "[cuda][layers]") {
   CHECK_CLOSE((*net)(x.to(Device::cuda())).to(Device::cpu()), y_cpu, 1e-4, 1e-5);
   net->to(Device::cpu());
   CHECK(values((*net)(x)) == values(y_cpu));
+}
+
+TEST_CASE("weight-standardized Conv2d uses zero-mean unit-variance filters, with exact gradients", "[layers]") {
+  manual_seed(11);
+  nn::Conv2d conv(nn::Conv2dOptions(3, 4, 3).padding(1).bias(false).standardize(true));
+  conv.to(DType::Float64);
+  const Tensor x = rand_leaf({2, 3, 5, 5}, 12);
+  // Forward: the same as a plain convolution with the standardized weight, computed by hand.
+  std::vector<double> w = values(conv.weight);
+  const size_t per = w.size() / 4;
+  for (size_t o = 0; o < 4; ++o) {
+    double mean = 0, var = 0;
+    for (size_t i = 0; i < per; ++i) mean += w[o * per + i];
+    mean /= double(per);
+    for (size_t i = 0; i < per; ++i) var += (w[o * per + i] - mean) * (w[o * per + i] - mean);
+    var /= double(per);
+    for (size_t i = 0; i < per; ++i) w[o * per + i] = (w[o * per + i] - mean) / std::sqrt(var + 1e-5);
+  }
+  const Tensor expected = ops::conv2d(x, f64(w, conv.weight.shape()), Tensor(), minidl::Conv2dOptions().padding(1));
+  CHECK_CLOSE(conv(x), expected, 1e-12, 1e-12);
+  CHECK(conv.extra_repr().find("weight_standardization=True") != std::string::npos);
+  // Backward through the standardization: gradcheck with respect to the input and the weight.
+  CHECK_GRADCHECK(gradcheck([&](const std::vector<Tensor>& in) { return conv(in[0]); }, {x, conv.weight}));
 }

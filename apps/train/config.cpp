@@ -68,7 +68,8 @@ void Environment::validate() const {
 
 // One list of (key, flag) pairs; X(field, flag).
 #define MINIDL_RECIPE_FIELDS(X)                                                                                 \
-  X(model, "--model") X(norm, "--norm") X(groups, "--groups") X(dropout, "--dropout") X(epochs, "--epochs")      \
+  X(model, "--model") X(norm, "--norm") X(groups, "--groups") X(dropout, "--dropout")                           \
+  X(weight_std, "--weight-std") X(epochs, "--epochs")                                                           \
   X(batch_size, "--batch-size") X(optimizer, "--optimizer") X(lr, "--lr") X(momentum, "--momentum")             \
   X(nesterov, "--nesterov") X(weight_decay, "--weight-decay") X(scheduler, "--scheduler") X(max_lr, "--max-lr") \
   X(pct_start, "--pct-start") X(div_factor, "--div-factor") X(final_div_factor, "--final-div-factor")           \
@@ -99,8 +100,12 @@ nlohmann::json to_json(const Environment& e) {
 
 namespace {
 // Reads j[key] into v, naming the file and the field when it is missing or of the wrong type.
+// Fields added after the first saved recipes: absent means what those runs did.
+bool optional_field(const char* key) { return std::string(key) == "weight_std"; }
+
 template <class T>
 void field(const nlohmann::json& j, const char* key, T& v, const std::string& where) {
+  if (!j.contains(key) && optional_field(key)) return;  // keeps the struct's default (the old behaviour)
   MINIDL_CHECK(j.contains(key), where, ": the saved recipe lacks the field '", key, "'");
   const nlohmann::json& x = j.at(key);
   bool ok;

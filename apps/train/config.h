@@ -18,6 +18,7 @@ struct Recipe {
   std::string norm = "batch";  // batch | group | layer (| all, handled by train_cifar)
   int64_t groups = 0;          // 0: the model's default
   double dropout = -1;         // < 0: the model's default
+  bool weight_std = false;     // weight-standardized convolutions (models that support it: minidl50k)
   int64_t epochs = 20;
   int64_t batch_size = 128;
   std::string optimizer = "sgd";  // sgd | adam | adamw

@@ -32,6 +32,7 @@ std::shared_ptr<nn::Module> make_recipe_model(const Recipe& r) {
   mo.norm = nn::parse_norm_kind(r.norm);
   mo.groups = r.groups;
   mo.dropout = r.dropout;
+  mo.weight_standardization = r.weight_std;
   return models::make_model(r.model, mo);
 }
 

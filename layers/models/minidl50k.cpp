@@ -14,17 +14,25 @@
 // convs once the channels widen; the budget saved buys 80 channels in the last stage. During the
 // design it beat a plain ResNet-8 (16-32-40) of the same size and wider-but-shallower variants;
 // docs/results.md has its measured accuracy with the commands that produce it.
-// Every normalized width (24, 48, 80) is divisible by the default 4 groups.
+// Every normalized width (24, 48, 80) is divisible by the default 4 groups. With
+// ModelOptions::weight_standardization every convolution standardizes its filters (see
+// nn::Conv2dOptions::standardize), which group and layer norm profit from.
 #include "layers/models/blocks.h"
 
 namespace minidl::models {
 namespace {
 using namespace blocks;
 
+// A bias-free convolution, weight-standardized when the options ask for it.
+ModulePtr wconv(const ModelOptions& o, int64_t in, int64_t out, int64_t kernel, int64_t padding, int64_t stride = 1,
+                int64_t groups = 1) {
+  return std::make_shared<nn::Conv2d>(nn::Conv2dOptions(in, out, kernel).padding(padding).stride(stride).groups(groups)
+                                          .bias(false).standardize(o.weight_standardization));
+}
+
 // Depthwise 3x3 (carrying the stride) then pointwise 1x1: 9*in + in*out weights instead of 9*in*out.
-ModulePtr separable(int64_t in, int64_t out, int64_t stride) {
-  return seq({std::make_shared<nn::Conv2d>(nn::Conv2dOptions(in, in, 3).padding(1).stride(stride).groups(in).bias(false)),
-              conv(in, out, 1, 0)});
+ModulePtr separable(const ModelOptions& o, int64_t in, int64_t out, int64_t stride) {
+  return seq({wconv(o, in, in, 3, 1, stride, in), wconv(o, in, out, 1, 0)});
 }
 
 // relu(norm2(conv2(relu(norm1(conv1(x))))) + shortcut(x)); conv2 may be depthwise-separable and
@@ -32,12 +40,12 @@ ModulePtr separable(int64_t in, int64_t out, int64_t stride) {
 class BasicBlock : public nn::Module {
  public:
   BasicBlock(int64_t in, int64_t out, int64_t stride, bool separable2, const ModelOptions& o) {
-    conv1 = register_module("conv1", conv(in, out, 3, 1, false, stride));
+    conv1 = register_module("conv1", wconv(o, in, out, 3, 1, stride));
     norm1 = register_module("norm1", norm(o, out));
-    conv2 = register_module("conv2", separable2 ? separable(out, out, 1) : conv(out, out, 3, 1));
+    conv2 = register_module("conv2", separable2 ? separable(o, out, out, 1) : wconv(o, out, out, 3, 1));
     norm2 = register_module("norm2", norm(o, out));
     if (in != out || stride != 1)
-      shortcut = register_module("shortcut", seq({conv(in, out, 1, 0, false, stride), norm(o, out)}));
+      shortcut = register_module("shortcut", seq({wconv(o, in, out, 1, 0, stride), norm(o, out)}));
   }
   Tensor forward(const Tensor& x) override {
     Tensor h = ops::relu((*norm1)((*conv1)(x)));
@@ -54,15 +62,15 @@ class BasicBlock : public nn::Module {
 
 std::shared_ptr<nn::Module> minidl50k(const ModelOptions& o) {
   auto net = std::make_shared<nn::Sequential>();
-  net->register_module("stem", seq({conv(3, 24, 3, 1), norm(o, 24), relu()}));
+  net->register_module("stem", seq({wconv(o, 3, 24, 3, 1), norm(o, 24), relu()}));
   net->register_module("stage1", std::make_shared<BasicBlock>(24, 24, 1, false, o));
   net->register_module("stage2", std::make_shared<BasicBlock>(24, 48, 2, true, o));
   net->register_module("stage2b", std::make_shared<nn::Residual>(
-                                      seq({separable(48, 48, 1), norm(o, 48), relu(), separable(48, 48, 1), norm(o, 48)}),
+                                      seq({separable(o, 48, 48, 1), norm(o, 48), relu(), separable(o, 48, 48, 1), norm(o, 48)}),
                                       nullptr, /*relu_after=*/true));
   net->register_module("stage3", std::make_shared<nn::Residual>(
-                                     seq({separable(48, 80, 2), norm(o, 80), relu(), separable(80, 80, 1), norm(o, 80)}),
-                                     seq({conv(48, 80, 1, 0, false, 2), norm(o, 80)}), /*relu_after=*/true));
+                                     seq({separable(o, 48, 80, 2), norm(o, 80), relu(), separable(o, 80, 80, 1), norm(o, 80)}),
+                                     seq({wconv(o, 48, 80, 1, 0, 2), norm(o, 80)}), /*relu_after=*/true));
   net->register_module("head", seq({std::make_shared<nn::AdaptiveAvgPool2d>(1), flatten(), std::make_shared<nn::Linear>(80, 10)}));
   return net;
 }

@@ -39,6 +39,9 @@ std::shared_ptr<nn::Module> make_model(const std::string& name, ModelOptions o) 
   if (o.groups <= 0) o.groups = info.default_groups;
   if (o.dropout < 0) o.dropout = info.default_dropout;
   MINIDL_CHECK(o.dropout <= 1.0, name, ": dropout must be in [0, 1], got ", o.dropout);
+  // Reference architectures are kept exactly as published; only minidl's own model has the option.
+  MINIDL_CHECK(!o.weight_standardization || name == "minidl50k", name, ": weight standardization is available for "
+               "minidl50k only (the reference models are kept as published)");
   if (o.norm == nn::NormKind::Group) {
     for (int64_t w : info.norm_widths) {
       if (w % o.groups == 0) continue;

@@ -21,6 +21,9 @@ struct ModelOptions {
   nn::NormKind norm = nn::NormKind::Batch;
   int64_t groups = 0;     // group norm's group count; 0 = the model's default
   double dropout = -1.0;  // dropout probability; negative = the model's default
+  // Weight-standardized convolutions (nn::Conv2dOptions::standardize); only the models whose
+  // builder reads it (minidl50k) use it.
+  bool weight_standardization = false;
 };
 
 struct ModelInfo {
