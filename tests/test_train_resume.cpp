@@ -137,7 +137,12 @@ TEST_CASE("resuming a finished run trains nothing and repairs a model file left 
   REQUIRE(train::run_training(c).finished);
   const std::string metrics = read_text(run / "metrics.csv");
 
+  { std::ofstream(run / "checkpoint.safetensors.0123abcd4567.tmp") << "half a checkpoint"; }  // a kill -9 mid-write
+  { std::ofstream(run / "notes.0123.tmp") << "not ours"; }
   const CommandResult again = run_command(train_cifar_bin() + " --resume " + run.string());
+  CHECK(again.output.find("removed 1 temporary file(s)") != std::string::npos);
+  CHECK_FALSE(fs::exists(run / "checkpoint.safetensors.0123abcd4567.tmp"));
+  CHECK(fs::exists(run / "notes.0123.tmp"));
   INFO(again.output);
   CHECK(again.exit_code == 0);
   CHECK(again.output.find("already finished (2 of 2 epochs): nothing to train") != std::string::npos);

@@ -269,6 +269,8 @@ RunResult run_training(const TrainConfig& given) {
   }
   if (cfg.env.threads > 0) set_num_threads(cfg.env.threads);
   std::filesystem::create_directories(cfg.env.out);
+  if (const int stale = remove_stale_temp_files(cfg.env.out))
+    std::printf("removed %d temporary file(s) left in %s by an interrupted write\n", stale, cfg.env.out.c_str());
   run.device = pick_device(cfg.env.device);
   load_data(run);
 

@@ -65,6 +65,25 @@ bool holds_run(const std::string& dir) {
   return false;
 }
 
+int remove_stale_temp_files(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() != ".tmp") continue;
+    for (const auto& base : run_file_names()) {
+      // base + "." + hex digits + ".tmp"
+      if (name.size() <= base.size() + 5 || name.compare(0, base.size() + 1, base + ".") != 0) continue;
+      const std::string middle = name.substr(base.size() + 1, name.size() - base.size() - 5);
+      if (middle.empty() || middle.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
+      std::error_code rm;
+      if (fs::remove(e.path(), rm)) ++removed;
+      break;
+    }
+  }
+  return removed;
+}
+
 std::string prepare_new_run_folder(const Recipe& recipe, const Environment& env) {
   std::string dir = env.out;
   if (dir.empty()) {

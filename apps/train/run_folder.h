@@ -19,6 +19,9 @@ std::string absolute_path(const std::string& path);
 std::vector<std::string> run_files_in(const std::string& dir);
 // True when dir (or, for a --norm all folder, one of its norm folders) holds a run.
 bool holds_run(const std::string& dir);
+// Deletes the temporary files a killed run can leave behind (NAME.<hex>.tmp for the run's own
+// file names, see core/atomic_file.h); returns how many.
+int remove_stale_temp_files(const std::string& dir);
 // The folder a new run (norm "all" included) writes into, checked as above; creates it.
 std::string prepare_new_run_folder(const Recipe& recipe, const Environment& env);
 
