@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # minidl's one entry point. On a fresh Debian 12 machine:
-#   ./build.sh test    install what is missing, configure, build (Release), run every test
+#   ./build.sh test    install what is missing, configure, build (Release), run every test; then
+#                      build the CUDA interpreter (MINIDL_CUDA=EMULATE, in ${BUILD_DIR}-emu) under
+#                      AddressSanitizer + UBSan and run the [cuda] suite with it, on the CPU
 #   ./build.sh train   the same build, prepare CIFAR-10 if missing, run train_cifar's defaults
 #   ./build.sh         just install and build
 # Settings (environment): BUILD_DIR (build), JOBS (number of cores), DATA_DIR (datasets),
-# OUT_DIR (runs/default), CUDA_ARCHS (CMake's default list), CMAKE_ARGS (extra configure flags).
+# OUT_DIR (runs/default), CUDA_ARCHS (CMake's default list), CMAKE_ARGS (extra configure flags),
+# EMULATE (1: the interpreter step of `test`; 0 skips it), EMU_SANITIZE (address,undefined; empty:
+# no sanitizers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 what=${1:-build}
@@ -48,6 +52,18 @@ cmake --build "$BUILD_DIR" -j "$JOBS"
 case $what in
   test)
     ctest --test-dir "$BUILD_DIR" -j "$JOBS" --output-on-failure
+    if [[ ${EMULATE:-1} != 0 ]]; then
+      # The same .cu files compiled as C++ and run by the CUDA interpreter (core/cuda_emulation.h):
+      # every CUDA kernel executes, under ASan + UBSan, whether or not this machine has nvcc or a
+      # GPU. Only the CUDA test runner is built; cuda_tests runs the suite, cuda_tests_reverse
+      # again with each block's threads in reverse order, cuda_vendor_tests reports the cuBLAS /
+      # cuDNN cases as skipped.
+      emu_dir="${BUILD_DIR}-emu"
+      cmake -S . -B "$emu_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMINIDL_CUDA=EMULATE -DMINIDL_BUILD_APPS=OFF \
+            "-DMINIDL_SANITIZE=${EMU_SANITIZE-address,undefined}"
+      cmake --build "$emu_dir" -j "$JOBS" --target minidl_cuda_tests
+      ctest --test-dir "$emu_dir" -R '^cuda_' -j "$JOBS" --output-on-failure
+    fi
     ;;
   train)
     data/prepare_cifar10.sh "$DATA_DIR"

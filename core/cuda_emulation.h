@@ -12,9 +12,10 @@
 //   threads run between two synchronization points, which exposes a missing barrier as a
 //   different (wrong) result.
 // - threadIdx, blockIdx, blockDim and gridDim are per-OS-thread variables the scheduler sets
-//   before it resumes a fiber. __shared__ variables are function-local `static thread_local`:
-//   one instance per OS thread, hence per block (a block owns its OS thread while it runs), and
-//   they keep the previous block's values, as uninitialized shared memory would.
+//   before it resumes a fiber. __shared__ variables are function-local statics: one block runs
+//   at a time in the whole process (launches hold one lock: there is one stream), so one instance
+//   is per block; it keeps the previous block's values, as uninitialized shared memory would, and
+//   as an ordinary global it gets AddressSanitizer's redzones (out-of-bounds shared accesses).
 // - Device memory is host heap memory, one malloc per cudaMalloc (exact size, filled with 0xFF
 //   bytes so a kernel that reads memory it never wrote sees NaN / -1), so AddressSanitizer sees
 //   every out-of-bounds access. Without ASan, 64 guard bytes on each side of every allocation are
@@ -52,7 +53,7 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static thread_local
+#define __shared__ static
 
 // ---- built-in types and variables ----------------------------------------------------------------
 struct uint3 {

@@ -73,6 +73,16 @@ __global__ void write_kernel(float* out, int64_t n, int64_t shift) {
   MINIDL_GRID_STRIDE_LOOP(i, n) out[i + shift] = 1.0f;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+// Launched with more than 64 threads, the last ones write past the end of the shared array.
+__global__ void shared_overflow_kernel(float* out) {
+  __shared__ float s[64];
+  s[threadIdx.x] = 1.0f;
+  __syncthreads();
+  out[threadIdx.x] = s[threadIdx.x % 64];
+}
+#endif
+
 // out[b] = the block sum of (b + 1) * t over its threads (block_reduce_sum of cuda_utils.cuh).
 __global__ void block_sum_kernel(double* out) {
   const double v = static_cast<double>(blockIdx.x + 1) * threadIdx.x;
@@ -200,18 +210,20 @@ TEST_CASE("interpreter: shuffle semantics with width", "[cuda][interpreter]") {
   CHECK(testing::values(d) == want);
 }
 
-TEST_CASE("interpreter: out-of-bounds writes are caught", "[cuda][interpreter]") {
-  Tensor out = cuda_floats(1000);
 #if defined(__SANITIZE_ADDRESS__)
-  // AddressSanitizer ends the process at the first bad access: run the kernel in a child.
+namespace {
+// AddressSanitizer ends the process at the first bad access: run `launch` in a child process and
+// return what ASan printed (empty when the child exited normally: nothing was caught).
+template <class Launch>
+std::string asan_report_of(const Launch& launch) {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     dup2(fds[1], 2);
-    MINIDL_LAUNCH(4, 256, write_kernel)(out.data<float>(), int64_t(1000), int64_t(1));
-    _exit(0);  // not caught
+    launch();
+    _exit(0);
   }
   close(fds[1]);
   std::string report;
@@ -220,14 +232,30 @@ TEST_CASE("interpreter: out-of-bounds writes are caught", "[cuda][interpreter]")
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  INFO(report);
-  CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
-  CHECK(report.find("heap-buffer-overflow") != std::string::npos);
-  CHECK(report.find("WRITE of size 4") != std::string::npos);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? std::string() : report;
+}
+}  // namespace
+#endif
+
+TEST_CASE("interpreter: out-of-bounds accesses are caught", "[cuda][interpreter]") {
+  Tensor out = cuda_floats(1000);
+#if defined(__SANITIZE_ADDRESS__)
+  // Device memory is heap memory: ASan reports past-the-end writes (and reads) in a kernel ...
+  const std::string heap = asan_report_of([&] {
+    MINIDL_LAUNCH(4, 256, write_kernel)(out.data<float>(), int64_t(1000), int64_t(1));
+  });
+  INFO(heap);
+  CHECK(heap.find("heap-buffer-overflow") != std::string::npos);
+  CHECK(heap.find("WRITE of size 4") != std::string::npos);
+  // ... and shared memory is an ordinary static array: overflows of it too.
+  const std::string shared = asan_report_of([&] { MINIDL_LAUNCH(1, 96, shared_overflow_kernel)(out.data<float>()); });
+  INFO(shared);
+  CHECK(shared.find("global-buffer-overflow") != std::string::npos);
 #else
   // The guard bytes around every allocation are checked after each launch.
   CHECK_THROWS_WITH([&] { MINIDL_LAUNCH(4, 256, write_kernel)(out.data<float>(), int64_t(1000), int64_t(1)); }(),
-                    Catch::Contains("write_kernel") && Catch::Contains("wrote outside a device allocation of 4000 bytes") &&
+                    Catch::Contains("write_kernel") &&
+                        Catch::Contains("wrote outside a device allocation of 4000 bytes") &&
                         Catch::Contains("offset 4000"));
   CHECK_THROWS_WITH([&] { MINIDL_LAUNCH(4, 256, write_kernel)(out.data<float>() + 1, int64_t(999), int64_t(-2)); }(),
                     Catch::Contains("offset -4"));
