@@ -23,7 +23,7 @@ say() { echo "gpu_prepare: $*" >&2; }
 arch=x86_64-linux-gnu
 libdir=/usr/lib/$arch
 plplot_ver=$(basename /usr/share/plplot5.* 2>/dev/null | sed 's/^plplot//')
-for need in /usr/include/catch2/catch.hpp /usr/include/eigen3/Eigen/Core /usr/include/CLI/CLI.hpp \
+for need in /usr/lib/libCatch2WithMain.a /usr/include/catch2/catch.hpp /usr/include/eigen3/Eigen/Core /usr/include/CLI/CLI.hpp \
             /usr/include/nlohmann/json.hpp /usr/include/plplot/plstream.h "$libdir/libplplotcxx.so"; do
   [[ -e $need ]] || { say "missing $need: run ./build.sh first (it installs the dependencies)"; exit 1; }
 done
@@ -35,6 +35,7 @@ p=$dest/prefix
 # ---- headers and CMake package files (Debian's are relocatable: paths relative to the file) ----
 cp -a /usr/include/catch2 /usr/include/eigen3 /usr/include/CLI /usr/include/nlohmann /usr/include/plplot "$p/include/"
 cp -a /usr/lib/cmake/Catch2 "$p/lib/cmake/"
+cp -a /usr/lib/libCatch2WithMain.a "$p/lib/"  # Debian's Catch2 package file names it (unused here)
 mkdir -p "$p/share/eigen3"
 cp -a /usr/share/eigen3/cmake "$p/share/eigen3/"
 cp -a /usr/share/cmake/CLI11 /usr/share/cmake/nlohmann_json "$p/share/cmake/"

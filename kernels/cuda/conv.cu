@@ -229,9 +229,9 @@ Tensor relayout_weights(const Conv2dShape& s, const T* w, bool swap) {
   const int64_t n = s.K * s.Cg() * s.R * s.S;
   Tensor wt = empty({n}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
   MINIDL_LAUNCH(grid_for(n), kBlock, relayout_weights_kernel)(w, wt.data<T>(), static_cast<int>(s.K),
-                                                                static_cast<int>(s.Cg()), static_cast<int>(s.R),
-                                                                static_cast<int>(s.S), static_cast<int>(s.groups),
-                                                                swap, n);
+                                                              static_cast<int>(s.Cg()), static_cast<int>(s.R),
+                                                              static_cast<int>(s.S), static_cast<int>(s.groups),
+                                                              swap, n);
   return wt;
 }
 

@@ -59,11 +59,11 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale,
   // the stream orders the reuse after the kernels below).
   Tensor factor = empty({channels}, TensorOptions().dtype(dtype_of<T>()).device(Device::cuda()));
   MINIDL_LAUNCH(grid_for(channels), kBlock, channel_factor_kernel)(factor.data<T>(), channels, p, scale, seed,
-                                                                     offset);
+                                                                   offset);
   // int32 division is several times cheaper than int64 on the GPU; safe while i + grid stride < 2^31.
   if (n + static_cast<int64_t>(grid_for(n)) * kBlock < INT32_MAX)
     MINIDL_LAUNCH(grid_for(n), kBlock, channel_scale_kernel<T, int32_t>)(x, factor.data<T>(), y, int32_t(n),
-                                                                           int32_t(group));
+                                                                         int32_t(group));
   else
     MINIDL_LAUNCH(grid_for(n), kBlock, channel_scale_kernel<T, int64_t>)(x, factor.data<T>(), y, n, group);
 }

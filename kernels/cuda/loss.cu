@@ -154,7 +154,7 @@ void cross_entropy_bwd(const T* logits, const int64_t* target, const T* lse, con
                        int64_t C, T smoothing) {
   if (N * C == 0) return;
   MINIDL_LAUNCH(grid_for(N * C), kBlock, cross_entropy_bwd_kernel)(logits, target, lse, dloss, dlogits, N, C,
-                                                                     smoothing);
+                                                                   smoothing);
 }
 
 #define INSTANTIATE(T)                                                                                      \

@@ -253,7 +253,7 @@ Tensor grad_sums(const T* dy, const T* x, const T* weight, const T* mean, int64_
   const int64_t blocks = sets * blocks_per_set;
   Tensor partial = scratch<double>(2 * blocks);
   MINIDL_LAUNCH(static_cast<unsigned>(blocks), p.threads, grad_sums_partial_kernel)(dy, x, weight, mean, mean_div, v, p,
-                                                                                   partial.data<double>());
+                                                                                    partial.data<double>());
   return partial;
 }
 

@@ -39,7 +39,7 @@ void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T damp
                 bool first_step) {
   if (n == 0) return;
   MINIDL_LAUNCH(grid_for(n), kBlock, sgd_kernel)(p, grad, buf, n, lr, momentum, dampening, weight_decay, nesterov,
-                                                   first_step);
+                                                 first_step);
 }
 
 template <class T>
@@ -47,7 +47,7 @@ void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T be
                  bool decoupled, T step_size, T bc2_sqrt) {
   if (n == 0) return;
   MINIDL_LAUNCH(grid_for(n), kBlock, adam_kernel)(p, grad, m, v, n, lr, beta1, beta2, eps, weight_decay, decoupled,
-                                                    step_size, bc2_sqrt);
+                                                  step_size, bc2_sqrt);
 }
 
 #define INSTANTIATE(T)                                                                              \

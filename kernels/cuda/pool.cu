@@ -249,12 +249,12 @@ void adaptive_avg_pool2d_fwd(const T* x, T* y, int64_t planes, int64_t H, int64_
     const unsigned grid = grid_for(n * 32);
     if (i32)
       MINIDL_LAUNCH(grid, kBlock, adaptive_fwd_warp_kernel<T, int32_t>)(x, y, int32_t(n), int32_t(H), int32_t(W),
-                                                                          int32_t(out_h), int32_t(out_w));
+                                                                        int32_t(out_h), int32_t(out_w));
     else
       MINIDL_LAUNCH(grid, kBlock, adaptive_fwd_warp_kernel<T, int64_t>)(x, y, n, H, W, out_h, out_w);
   } else if (i32) {
     MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_fwd_kernel<T, int32_t>)(x, y, int32_t(n), int32_t(H), int32_t(W),
-                                                                          int32_t(out_h), int32_t(out_w));
+                                                                        int32_t(out_h), int32_t(out_w));
   } else {
     MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_fwd_kernel<T, int64_t>)(x, y, n, H, W, out_h, out_w);
   }
@@ -267,7 +267,7 @@ void adaptive_avg_pool2d_bwd(const T* dy, T* dx, int64_t planes, int64_t H, int6
   if (n == 0) return;
   if (adaptive_fits_int32(planes, H, W, out_h, out_w))
     MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_bwd_kernel<T, int32_t>)(dy, dx, int32_t(n), int32_t(H), int32_t(W),
-                                                                          int32_t(out_h), int32_t(out_w));
+                                                                        int32_t(out_h), int32_t(out_w));
   else
     MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_bwd_kernel<T, int64_t>)(dy, dx, n, H, W, out_h, out_w);
 }

@@ -119,7 +119,7 @@ void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale_
     }
     Tensor partial = doubles(outer * chunks);
     MINIDL_LAUNCH(grid_for(outer * chunks, 1), kBlock, sum_rows_kernel)(x, partial.data<double>(), outer, d, chunks,
-                                                                       1.0);
+                                                                        1.0);
     sum_partials(partial.data<double>(), y, outer, chunks, scale);
     return;
   }
