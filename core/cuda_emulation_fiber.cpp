@@ -89,6 +89,9 @@ void make_context(Context& ctx, FiberStack& stack, void (*entry)()) {
   // ret the stack pointer is 8 mod 16, as after a call.
   const uintptr_t top = (reinterpret_cast<uintptr_t>(stack.bottom()) + stack.size()) & ~uintptr_t(15);
   auto* frame = reinterpret_cast<uint64_t*>(top - 80);
+#if MINIDL_EMU_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(frame, 80);  // the frame is written here, not by an instrumented function
+#endif
   uint16_t fpu_cw;
   asm volatile("fnstcw %0" : "=m"(fpu_cw));
   frame[0] = fpu_cw;

@@ -9,10 +9,12 @@
 #include <numeric>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/cuda_emulation.h"
 #include "core/cuda_emulation_fiber.h"
+#include "core/error.h"
 
 __thread uint3 threadIdx;
 __thread uint3 blockIdx;
@@ -59,6 +61,7 @@ struct Runner {
   Thread* current = nullptr;
   void (*body)(void*) = nullptr;
   void* ctx = nullptr;
+  std::string thrown;  // what a kernel body threw (device code cannot; a host function it called may)
 };
 thread_local Runner tls_runner;
 
@@ -146,10 +149,23 @@ std::string describe(const std::vector<Thread>& threads, const std::vector<unsig
 }
 
 // ---- fibers --------------------------------------------------------------------------------------
+// The kernel body for the current thread; an exception never unwinds past the fiber: it is
+// reported with the block. A function of its own that returns, so that ASan unpoisons its frame
+// (fiber_entry never returns: a frame with ASan redzones there would stay poisoned).
+[[gnu::noinline]] void run_body(Runner& r) {
+  try {
+    r.body(r.ctx);
+  } catch (const std::exception& e) {
+    r.thrown = std::string("thread ") + std::to_string(r.current->linear) + " threw: " + e.what();
+  } catch (...) {
+    r.thrown = std::string("thread ") + std::to_string(r.current->linear) + " threw an exception";
+  }
+}
+
 [[noreturn]] void fiber_entry() {
   Runner& r = tls_runner;
   fiber_started(r.scheduler);
-  r.body(r.ctx);  // kernels do not throw (device code cannot)
+  run_body(r);
   r.current->wait = Wait::Done;
   switch_context(r.current->ctx, r.scheduler, /*from_finished=*/true);
   __builtin_unreachable();
@@ -157,7 +173,7 @@ std::string describe(const std::vector<Thread>& threads, const std::vector<unsig
 
 Thread& current_thread() {
   Runner& r = tls_runner;
-  if (!r.current) std::abort();  // a device function called outside a kernel: a bug in minidl itself
+  MINIDL_CHECK(r.current, "CUDA interpreter: __syncthreads() or a warp shuffle was called outside a kernel");
   return *r.current;
 }
 
@@ -192,6 +208,7 @@ class BlockRun {
           threadIdx = t.idx;
           switch_context(r_.scheduler, t.ctx);
           r_.current = nullptr;
+          if (!r_.thrown.empty()) return abandon(block_name() + ": " + std::exchange(r_.thrown, std::string()));
         }
         done += t.wait == Wait::Done;
       }
@@ -207,9 +224,11 @@ class BlockRun {
   }
 
  private:
+  // Ends the block after an error: the fibers that did not finish normally (stopped mid-kernel, or
+  // unwound by an exception) leave ASan's stack poisoning behind, cleared before their stacks
+  // are reused (an error path: the cost does not matter).
   std::string abandon(const std::string& error) {
-    for (unsigned i = 0; i < n_; ++i)
-      if (r_.threads[i].wait != Wait::Done) r_.stacks[i]->unpoison();
+    for (unsigned i = 0; i < n_; ++i) r_.stacks[i]->unpoison();
     return error;
   }
   std::string block_name() const {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,14 @@ __global__ void shared_per_block_kernel(int64_t* out) {
 
 // The order in which threads run: each takes the next ticket (no barrier, so no interleaving).
 __global__ void ticket_kernel(int64_t* out, int64_t* counter) { out[threadIdx.x] = (*counter)++; }
+
+// Not CUDA (device code cannot throw), but a host function called by a kernel in the
+// interpreter could: the exception must end the launch with a report, not unwind past a fiber.
+__global__ void throwing_kernel(float* out) {
+  if (threadIdx.x == 3) throw std::runtime_error("boom");
+  __syncthreads();
+  out[threadIdx.x] = 1.0f;
+}
 
 __global__ void index_kernel(int64_t* out) {
   const int64_t b = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
@@ -283,6 +292,15 @@ TEST_CASE("interpreter: launch configurations beyond the hardware limits are rep
   const auto v = out.to_vector<int64_t>();
   for (int64_t b = 0; b < 12; ++b)
     for (int64_t t = 0; t < 24; ++t) CHECK(v[static_cast<size_t>(b * 24 + t)] == b * 1000 + t);
+}
+
+TEST_CASE("interpreter: an exception inside a kernel ends the launch with a report", "[cuda][interpreter]") {
+  Tensor out = cuda_floats(32);
+  CHECK_THROWS_WITH([&] { MINIDL_LAUNCH(2, 32, throwing_kernel)(out.data<float>()); }(),
+                    Catch::Contains("throwing_kernel") && Catch::Contains("block (0, 0, 0): thread 3 threw: boom"));
+  CHECK_THROWS_WITH(__syncthreads(), Catch::Contains("called outside a kernel"));
+  MINIDL_LAUNCH(1, 32, divergent_barrier_kernel)(out.data<float>(), 32u);  // still usable
+  CHECK(testing::values(out) == std::vector<double>(32, 1.0));
 }
 
 TEST_CASE("interpreter: a host pointer passed to a kernel is reported", "[cuda][interpreter]") {
