@@ -67,6 +67,12 @@ case $what in
     ;;
   train)
     data/prepare_cifar10.sh "$DATA_DIR"
-    "$BUILD_DIR/apps/train_cifar" --data "$DATA_DIR" --out "$OUT_DIR"
+    # A second `./build.sh train` continues (or, when it has finished, reports) the run in
+    # OUT_DIR instead of being refused: train_cifar never overwrites a run.
+    if [[ -f $OUT_DIR/checkpoint.safetensors ]]; then
+      "$BUILD_DIR/apps/train_cifar" --resume "$OUT_DIR"
+    else
+      "$BUILD_DIR/apps/train_cifar" --data "$DATA_DIR" --out "$OUT_DIR"
+    fi
     ;;
 esac
