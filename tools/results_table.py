@@ -42,6 +42,11 @@ def load_runs(results_dir):
         epochs = m.get("epochs", [])
         # Seconds per epoch: median, so one slow epoch (a shared machine) does not dominate.
         secs = statistics.median([e["seconds"] for e in epochs]) if epochs else float("nan")
+        tta = final.get("test_acc_flip_tta")
+        ev_path = os.path.join(results_dir, name, "evaluation", "evaluation.json")
+        if tta is None and os.path.isfile(ev_path):  # measured afterwards by train_cifar --evaluate
+            with open(ev_path) as f:
+                tta = json.load(f).get("test_acc_flip_tta")
         env = m.get("environment") or {}
         threads = env.get("threads") or cfg.get("threads")
         runs.append({
@@ -49,12 +54,23 @@ def load_runs(results_dir):
             "seed": cfg.get("seed", "?"), "params": m.get("params", 0),
             "epochs_done": final.get("epochs_done", len(epochs)), "epochs": cfg.get("epochs", "?"),
             "finished": bool(final.get("finished")), "test_acc": final.get("test_acc"),
-            "test_acc_tta": final.get("test_acc_flip_tta"),
+            "test_acc_tta": tta,
             "best": final.get("best_test_acc"), "best_epoch": final.get("best_epoch"),
             "train_acc": final.get("train_acc"), "device": m.get("device", "?"),
             "threads": threads, "sec_per_epoch": secs, "command": command,
         })
     return runs
+
+
+def explore_table(results_dir):
+    """The recipe exploration runs (results/explore/*): what was tried for minidl50k and what it gave."""
+    runs = load_runs(os.path.join(results_dir, "explore"))
+    rows = ["| run | epochs | test acc | with flip TTA | train acc | command |", "|---|---|---|---|---|---|"]
+    for r in runs:
+        state = "" if r["finished"] else " (partial)"
+        rows.append(f"| {r['name']}{state} | {r['epochs_done']}/{r['epochs']} | {pct(r['test_acc'])} | "
+                    f"{pct(r['test_acc_tta'])} | {pct(r['train_acc'])} | `{r['command']}` |")
+    return rows
 
 
 def pct(v):
@@ -162,7 +178,8 @@ def main():
     ap.add_argument("--readme")
     a = ap.parse_args()
     runs = load_runs(a.results)
-    update(a.doc, {"runs": runs_table(runs), "minidl50k": minidl50k_table(runs), "reference": reference_table(runs)})
+    update(a.doc, {"runs": runs_table(runs), "minidl50k": minidl50k_table(runs), "reference": reference_table(runs),
+                   "explore": explore_table(a.results)})
     if a.readme:
         update(a.readme, {"headline": headline_table(runs)})
     print(f"results_table.py: {len(runs)} runs ({sum(r['finished'] for r in runs)} finished) -> {a.doc}"
