@@ -4,7 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "kernels/elementwise.h"
+#include "core/cuda_context.h"
 
 namespace minidl {
 
@@ -56,6 +56,28 @@ void connect(Tensor& output, const std::shared_ptr<Node>& node, std::initializer
 
 namespace {
 
+// The engine's own accumulation (THE RULE in autograd.h): y = a + b elementwise, on a's device.
+// Core code, so the engine needs no op family (kernels/ sits above core/).
+void add_into(const Tensor& a, const Tensor& b, Tensor& y) {
+  MINIDL_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype() && a.device() == b.device(),
+               "autograd: cannot add a gradient of shape ", b.shape(), " (", b.dtype(), ", ", b.device(),
+               ") to one of shape ", a.shape(), " (", a.dtype(), ", ", a.device(), ") (internal error)");
+  const int64_t n = a.numel();
+  if (a.is_cuda()) {
+    cuda::add(a.raw_data(), b.raw_data(), y.raw_data(), a.dtype(), n);
+    return;
+  }
+  auto loop = [&](auto* out, const auto* pa, const auto* pb) {
+#pragma omp parallel for simd if (parallel : n > (1 << 16))
+    for (int64_t i = 0; i < n; ++i) out[i] = pa[i] + pb[i];
+  };
+  switch (a.dtype()) {
+    case DType::Float32: loop(y.data<float>(), a.data<float>(), b.data<float>()); break;
+    case DType::Float64: loop(y.data<double>(), a.data<double>(), b.data<double>()); break;
+    case DType::Int64: MINIDL_FAIL("autograd: gradients are float32 or float64, got int64 (internal error)");
+  }
+}
+
 // Leaves own their .grad exclusively. The first gradient is adopted when nothing else can see it
 // (its only handle is the one passed in and no view shares its memory), else copied: a backward
 // may return a tensor it shares, e.g. AddBackward passes grad_output to both inputs. Later
@@ -66,7 +88,7 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
     leaf.grad = exclusive ? g.impl_ptr() : g.clone().impl_ptr();
   } else {
     Tensor acc(leaf.grad);
-    ops::add_(acc, g);
+    add_into(acc, g, acc);
   }
 }
 
@@ -141,7 +163,15 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
         if (has_grad) accumulate_into_leaf(*e.leaf, std::move(grad_in[i]));
       } else if (e.node) {
         Tensor& slot = pending[e.node.get()];
-        if (has_grad) slot = slot.defined() ? ops::add(slot, grad_in[i]) : grad_in[i];
+        if (has_grad) {
+          if (slot.defined()) {  // a new tensor: slot may share its data with another edge's gradient
+            Tensor sum = empty_like(slot);
+            add_into(slot, grad_in[i], sum);
+            slot = sum;
+          } else {
+            slot = grad_in[i];
+          }
+        }
         if (--deps[e.node.get()] == 0) ready.push_back(e.node);
       }
     }

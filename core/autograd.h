@@ -3,7 +3,8 @@
 // THE RULE: backward kernels write their results with `=` (they never accumulate). The engine
 // owns every `+=`: where a tensor feeds several ops (fan-out, e.g. a skip connection) it sums
 // the incoming gradients, and it accumulates into param.grad() across backward calls until the
-// optimizer's zero_grad().
+// optimizer's zero_grad(). It adds with its own code (autograd.cpp, and core/cuda_accumulate.cu
+// on CUDA): core uses nothing from kernels/ or anything above it.
 //
 // How it works. An op whose inputs require grad (and grad mode is on) creates a named node, e.g.
 // BatchNormBackward, that saves what its backward needs and points at its inputs through edges:

@@ -1,7 +1,8 @@
-// The CUDA context: availability, the stream, library handles, copies, launch checks and the
-// data-error slot. Compiled in every build; without the CUDA backend only is_available() /
-// device_count() answer (false / 0) and the rest reports that CUDA was not built. In the CUDA
-// interpreter build the runtime calls below are those of core/cuda_emulation.cpp.
+// The CUDA context: availability, the stream, copies, launch checks and the data-error slot.
+// (The cuBLAS and cuDNN handles belong to their engines: kernels/cudnn/vendor.cu.) Compiled in
+// every build; without the CUDA backend only is_available() / device_count() answer (false / 0)
+// and the rest reports that CUDA was not built. In the CUDA interpreter build the runtime calls
+// below are those of core/cuda_emulation.cpp.
 #include "core/cuda_context.h"
 
 #include <atomic>
@@ -62,33 +63,6 @@ cudaStream_t stream() {
   return s;
 }
 
-#if MINIDL_WITH_CUBLAS
-cublasHandle_t cublas_handle() {
-  static cublasHandle_t h = [] {
-    cublasHandle_t handle = nullptr;
-    MINIDL_CUBLAS_CHECK(cublasCreate(&handle));
-    MINIDL_CUBLAS_CHECK(cublasSetStream(handle, stream()));
-    // Plain FP32 (no TF32) so cuBLAS agrees with the CPU to ~1e-5 and comparisons are fair.
-    MINIDL_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
-    return handle;
-  }();
-  return h;
-}
-
-#endif
-
-#if MINIDL_WITH_CUDNN
-cudnnHandle_t cudnn_handle() {
-  static cudnnHandle_t h = [] {
-    cudnnHandle_t handle = nullptr;
-    MINIDL_CUDNN_CHECK(cudnnCreate(&handle));
-    MINIDL_CUDNN_CHECK(cudnnSetStream(handle, stream()));
-    return handle;
-  }();
-  return h;
-}
-#endif
-
 bool sync_after_launch() {
   static const bool sync = [] {
     const char* v = std::getenv("MINIDL_CUDA_SYNC");
@@ -141,22 +115,6 @@ void check_data_errors() {
               limit, "); found on the GPU by an earlier ", op, " call and reported at this synchronization");
 }
 
-#if MINIDL_WITH_CUBLAS
-const char* cublas_status_string(cublasStatus_t s) {
-  switch (s) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED (cuBLAS could not start)";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED (out of GPU memory)";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE (bad size or leading dimension)";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    default: return "unknown cuBLAS status";
-  }
-}
-#endif
 
 void synchronize() {
   require_gpu();
@@ -186,6 +144,7 @@ Allocator& device_allocator() { MINIDL_FAIL("minidl was built without CUDA"); }
 void copy_bytes(void*, Device, const void*, Device, size_t) { MINIDL_FAIL("minidl was built without CUDA"); }
 void convert(const void*, DType, void*, DType, int64_t) { MINIDL_FAIL("minidl was built without CUDA"); }
 void fill(void*, DType, int64_t, double) { MINIDL_FAIL("minidl was built without CUDA"); }
+void add(const void*, const void*, void*, DType, int64_t) { MINIDL_FAIL("minidl was built without CUDA"); }
 int64_t* data_error_slot() { MINIDL_FAIL("minidl was built without CUDA"); }
 void check_data_errors() {}
 

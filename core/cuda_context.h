@@ -55,5 +55,8 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
 // On-device dtype conversion and fill.
 void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n);
 void fill(void* dst, DType dtype, int64_t n, double value);
+// y = a + b elementwise on the device (float32 / float64; y may be a): the autograd engine's
+// gradient accumulation (core/autograd.cpp), in core/cuda_accumulate.cu.
+void add(const void* a, const void* b, void* y, DType dtype, int64_t n);
 
 }  // namespace minidl::cuda

@@ -31,7 +31,7 @@
 // What only a GPU shows: speed, the memory model of real concurrency (the interpreter never runs
 // two threads at once, so a data race that the thread order does not expose goes unseen; use
 // compute-sanitizer racecheck), floating-point differences of fused multiply-add, and cuBLAS /
-// cuDNN, which do not exist here (selecting them throws; see core/engines.h).
+// cuDNN, which do not exist here (selecting them throws; see kernels/engine.h).
 #pragma once
 #include <math.h>  // the C++ <math.h> also puts the float overloads (sqrt(float), isnan) in ::
 

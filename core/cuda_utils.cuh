@@ -1,6 +1,7 @@
-// Helpers for the .cu files (and the few .cpp files that call the CUDA runtime directly):
-// error-check macros that throw minidl::Error with file:line and the decoded message, the one
-// stream every kernel runs on, lazily created cuBLAS / cuDNN handles, and the launch helper.
+// Helpers for the .cu files (and the few .cpp files that call the CUDA runtime directly): the
+// error-check macro that throws minidl::Error with file:line and the decoded message, the one
+// stream every kernel runs on, the launch helper, and the block reductions kernels share.
+// (cuBLAS and cuDNN are the vendor engines' business: kernels/cudnn/vendor.cuh.)
 //
 //   MINIDL_LAUNCH(grid_for(n), kBlock, my_kernel)(x, y, n);
 //   MINIDL_LAUNCH(grid, kThreads, conv_kernel<T, Mode::Forward, 128, 64, 8, 4>)(args);
@@ -16,11 +17,7 @@
 #if MINIDL_CUDA_EMULATION
 #include "core/cuda_emulation.h"
 #else
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
-#if MINIDL_WITH_CUDNN
-#include <cudnn.h>
-#endif
 #endif
 
 #include <cstdint>
@@ -30,13 +27,6 @@
 namespace minidl::cuda {
 
 cudaStream_t stream();
-#if MINIDL_WITH_CUBLAS
-cublasHandle_t cublas_handle();
-const char* cublas_status_string(cublasStatus_t s);
-#endif
-#if MINIDL_WITH_CUDNN
-cudnnHandle_t cudnn_handle();
-#endif
 bool sync_after_launch();  // MINIDL_CUDA_SYNC=1
 // Throws minidl::Error (at file:line, the launch site) when the last launch failed.
 void launch_check(const char* file, int line);
@@ -155,26 +145,6 @@ __device__ T group_sum(T v) {
                                     cudaGetErrorName(err_), " (", cudaGetErrorString(err_), ")")); \
     }                                                                                            \
   } while (0)
-
-#if MINIDL_WITH_CUBLAS
-#define MINIDL_CUBLAS_CHECK(expr)                                                                \
-  do {                                                                                           \
-    const cublasStatus_t st_ = (expr);                                                           \
-    if (st_ != CUBLAS_STATUS_SUCCESS)                                                            \
-      ::minidl::detail::throw_error(__FILE__, __LINE__, ::minidl::str("cuBLAS error in ", #expr, ": ", \
-                                    ::minidl::cuda::cublas_status_string(st_)));                 \
-  } while (0)
-#endif
-
-#if MINIDL_WITH_CUDNN
-#define MINIDL_CUDNN_CHECK(expr)                                                                 \
-  do {                                                                                           \
-    const cudnnStatus_t st_ = (expr);                                                            \
-    if (st_ != CUDNN_STATUS_SUCCESS)                                                             \
-      ::minidl::detail::throw_error(__FILE__, __LINE__, ::minidl::str("cuDNN error in ", #expr, ": ", \
-                                    cudnnGetErrorString(st_)));                                  \
-  } while (0)
-#endif
 
 // MINIDL_LAUNCH(grid, block, kernel)(args...): see the top of this file.
 #if MINIDL_CUDA_EMULATION

@@ -87,8 +87,8 @@ Tensor augment(const uint8_t* images, const Shape& shape, const std::vector<Augm
 #define MINIDL_AUGMENT_KERNELS                                                                   \
   template <class T>                                                                             \
   void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t n, const AugmentConfig& cfg);
-namespace cpu { MINIDL_AUGMENT_KERNELS }
-namespace cuda { MINIDL_AUGMENT_KERNELS }
+namespace ref { MINIDL_AUGMENT_KERNELS }   // kernels/ref/augment.cpp
+namespace cuda { MINIDL_AUGMENT_KERNELS }  // kernels/cuda/augment.cu
 #undef MINIDL_AUGMENT_KERNELS
 
 }  // namespace minidl

@@ -1,4 +1,4 @@
-// Front-end of conv2d: checks, output allocation, CPU-or-CUDA dispatch and Conv2dBackward.
+// Front-end of conv2d: checks, output allocation, the engine choice and Conv2dBackward.
 //   y = conv(x, w) + b   [N, C, H, W] * [K, C/G, R, S] -> [N, K, P, Q]
 //   dx = conv2d_bwd_data(dy, w)   ("transposed convolution" of dy)
 //   dw = conv2d_bwd_weight(x, dy) (correlation of x with dy), db = sum of dy over n, p, q
@@ -11,7 +11,41 @@
 #include "kernels/linear.h"
 
 namespace minidl {
+
+// ---- the engine choice: CPU cpu (tuned, the default) or ref; CUDA cuda (the default) or cudnn --
+EngineChoice& conv_engine() {
+  static EngineChoice choice("conv2d", "MINIDL_CONV_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda, Engine::Cudnn});
+  return choice;
+}
+
 namespace {
+
+template <class T>
+struct ConvKernels {
+  decltype(&ref::conv2d_fwd<T>) fwd;
+  decltype(&ref::conv2d_bwd_data<T>) bwd_data;
+  decltype(&ref::conv2d_bwd_weight<T>) bwd_weight;
+};
+
+template <class T>
+ConvKernels<T> conv_kernels(Device d) {
+  switch (conv_engine().active(d)) {
+    case Engine::Ref:
+      return {MINIDL_ENGINE_KERNEL(ref, conv2d_fwd<T>), MINIDL_ENGINE_KERNEL(ref, conv2d_bwd_data<T>),
+              MINIDL_ENGINE_KERNEL(ref, conv2d_bwd_weight<T>)};
+    case Engine::Cpu:
+      return {MINIDL_ENGINE_KERNEL(cpu, conv2d_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, conv2d_bwd_data<T>),
+              MINIDL_ENGINE_KERNEL(cpu, conv2d_bwd_weight<T>)};
+    case Engine::Cuda:
+      return {MINIDL_ENGINE_KERNEL(cuda, conv2d_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, conv2d_bwd_data<T>),
+              MINIDL_ENGINE_KERNEL(cuda, conv2d_bwd_weight<T>)};
+    case Engine::Cudnn:
+      return {MINIDL_ENGINE_KERNEL(cudnn, conv2d_fwd<T>), MINIDL_ENGINE_KERNEL(cudnn, conv2d_bwd_data<T>),
+              MINIDL_ENGINE_KERNEL(cudnn, conv2d_bwd_weight<T>)};
+    default: break;
+  }
+  MINIDL_FAIL("conv2d: no kernels for engine ", engine_name(conv_engine().active(d)));
+}
 
 struct Conv2dBackward : Node {
   Tensor x, weight;
@@ -24,14 +58,14 @@ struct Conv2dBackward : Node {
       using T = decltype(tag);
       if (needs_input_grad(0)) {
         dx = empty({s.N, s.C, s.H, s.W}, dy.options());
-        MINIDL_KERNEL(dy.device(), conv2d_bwd_data<T>)(s, dy.data<T>(), weight.data<T>(), dx.data<T>());
+        conv_kernels<T>(dy.device()).bwd_data(s, dy.data<T>(), weight.data<T>(), dx.data<T>());
       }
       if (needs_input_grad(2)) db = empty({s.K}, dy.options());
       if (needs_input_grad(1)) {
         dw = empty({s.K, s.Cg(), s.R, s.S}, dy.options());
-        MINIDL_KERNEL(dy.device(), conv2d_bwd_weight<T>)(s, x.data<T>(), dy.data<T>(), dw.data<T>(),
-                                                         db.defined() ? db.data<T>() : nullptr);
-      } else if (db.defined()) {  // only the bias: a plain sum, no need for x
+        conv_kernels<T>(dy.device())
+            .bwd_weight(s, x.data<T>(), dy.data<T>(), dw.data<T>(), db.defined() ? db.data<T>() : nullptr);
+      } else if (db.defined()) {  // only the bias: a plain sum, no need for x (ref / cuda bias_bwd)
         MINIDL_KERNEL(dy.device(), bias_bwd<T>)(dy.data<T>(), db.data<T>(), s.N, s.K, s.P * s.Q);
       }
     });
@@ -79,8 +113,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   Tensor y = empty({s.N, s.K, s.P, s.Q}, x.options());
   dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(x.device(), conv2d_fwd<T>)(s, x.data<T>(), weight.data<T>(),
-                                             bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+    conv_kernels<T>(x.device())
+        .fwd(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
   });
   if (needs_grad({x, weight, bias})) {
     auto node = std::make_shared<Conv2dBackward>();

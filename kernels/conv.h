@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/engine.h"
 
 namespace minidl {
 
@@ -36,7 +37,7 @@ struct Conv2dShape {
   int64_t Kg() const { return K / groups; }  // output channels per group
 };
 
-// Raw kernels: contiguous NCHW arrays, identical signatures on both devices. Each writes its
+// Raw kernels: contiguous NCHW arrays, the same signature in every engine. Each writes its
 // outputs with `=` (see core/autograd.h).
 //   conv2d_fwd:        y = conv(x, w) + bias                 (bias may be null)
 //   conv2d_bwd_data:   dx[n, c, h, w] = sum_{k, r, s} dy[n, k, p, q] w[k, c, r, s]
@@ -47,8 +48,15 @@ struct Conv2dShape {
   template <class T> void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y); \
   template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);       \
   template <class T> void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db);
-namespace cpu { MINIDL_CONV_KERNELS }
-namespace cuda { MINIDL_CONV_KERNELS }
+namespace ref { MINIDL_CONV_KERNELS }    // kernels/ref/conv.cpp: the 7-loop definition
+namespace cpu { MINIDL_CONV_KERNELS }    // kernels/cpu/conv.cpp: direct stride-1 tiles, im2col + GEMM
+namespace cuda { MINIDL_CONV_KERNELS }   // kernels/cuda/conv.cu: implicit GEMM
+namespace cudnn { MINIDL_CONV_KERNELS }  // kernels/cudnn/conv.cu
 #undef MINIDL_CONV_KERNELS
+
+// The engine choice of conv2d, forward and backward (kernels/conv.cpp; see kernels/engine.h):
+// CPU cpu (the default) or ref; CUDA cuda (the default) or cudnn. MINIDL_CONV_ENGINE=ref,cudnn.
+
+EngineChoice& conv_engine();
 
 }  // namespace minidl

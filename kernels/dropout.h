@@ -25,7 +25,7 @@ namespace minidl {
 #define MINIDL_DROPOUT_KERNELS                                                                      \
   template <class T> void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale, \
                                         uint64_t seed, uint64_t offset);
-namespace cpu { MINIDL_DROPOUT_KERNELS }
-namespace cuda { MINIDL_DROPOUT_KERNELS }
+namespace ref { MINIDL_DROPOUT_KERNELS }   // kernels/ref/dropout.cpp
+namespace cuda { MINIDL_DROPOUT_KERNELS }  // kernels/cuda/dropout.cu
 #undef MINIDL_DROPOUT_KERNELS
 }  // namespace minidl

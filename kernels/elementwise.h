@@ -39,8 +39,8 @@ inline Tensor operator-(const Tensor& a) { return ops::affine(a, -1.0, 0.0); }
   template <class T> void affine(const T* x, T scale, T shift, T* y, int64_t n);             \
   template <class T> void relu_fwd(const T* x, T* y, int64_t n);                             \
   template <class T> void relu_bwd(const T* y, const T* dy, T* dx, int64_t n);
-namespace cpu { MINIDL_ELEMENTWISE_KERNELS }
-namespace cuda { MINIDL_ELEMENTWISE_KERNELS }
+namespace ref { MINIDL_ELEMENTWISE_KERNELS }   // kernels/ref/elementwise.cpp
+namespace cuda { MINIDL_ELEMENTWISE_KERNELS }  // kernels/cuda/elementwise.cu
 #undef MINIDL_ELEMENTWISE_KERNELS
 
 }  // namespace minidl

@@ -1,4 +1,5 @@
-// Front-end of matmul and linear. Gradients (row-major, dy = dL/dy):
+// Front-end of matmul and linear: checks, allocation, the gemm engine choice, the backward nodes.
+// Gradients (row-major, dy = dL/dy):
 //   y = a b            [M,K]x[K,N]:  da = dy b^T,  db = a^T dy
 //   y = x W^T + b      [N,in],[out,in]: dx = dy W,  dW = dy^T x,  db = sum over rows of dy
 #include "kernels/linear.h"
@@ -7,17 +8,39 @@
 #include "kernels/dispatch.h"
 
 namespace minidl {
+
+// ---- the engine choice of gemm: CPU cpu (Eigen, the default) or ref; CUDA cuda or cublas ------
+EngineChoice& gemm_engine() {
+  static EngineChoice choice("gemm", "MINIDL_GEMM_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda, Engine::Cublas});
+  return choice;
+}
+
 namespace {
+
+template <class T>
+decltype(&ref::gemm<T>) gemm_kernel(Device d) {
+  switch (gemm_engine().active(d)) {
+    case Engine::Ref: return MINIDL_ENGINE_KERNEL(ref, gemm<T>);
+    case Engine::Cpu: return MINIDL_ENGINE_KERNEL(cpu, gemm<T>);
+    case Engine::Cuda: return MINIDL_ENGINE_KERNEL(cuda, gemm<T>);
+    case Engine::Cublas: return MINIDL_ENGINE_KERNEL(cublas, gemm<T>);
+    default: break;
+  }
+  MINIDL_FAIL("gemm: no kernel for engine ", engine_name(gemm_engine().active(d)));
+}
 
 // C = op(A) op(B) for 2-D tensors, allocating C.
 Tensor gemm_new(const Tensor& A, bool ta, const Tensor& B, bool tb) {
   const int64_t M = ta ? A.size(1) : A.size(0), K = ta ? A.size(0) : A.size(1);
   const int64_t N = tb ? B.size(0) : B.size(1);
+  // An empty inner dimension: C = 0, no kernel (cuBLAS rejects the leading dimension 0 of such
+  // an A or B; every engine would write zeros).
+  if (K == 0) return zeros({M, N}, A.options());
   Tensor C = empty({M, N}, A.options());
   dispatch_floating(A.dtype(), "gemm", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(A.device(), gemm<T>)(ta, tb, M, N, K, T(1), A.data<T>(), A.size(1), B.data<T>(), B.size(1),
-                                       T(0), C.data<T>(), N);
+    gemm_kernel<T>(A.device())(ta, tb, M, N, K, T(1), A.data<T>(), A.size(1), B.data<T>(), B.size(1), T(0),
+                               C.data<T>(), N);
   });
   return C;
 }

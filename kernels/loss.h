@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/engine.h"
 
 namespace minidl {
 namespace ops {
@@ -20,8 +21,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 
 // Raw kernels. [N, C] row-major inputs, target[N] int64, N >= 1 and C >= 1; loss is one element;
 // dloss points at the one-element gradient of the loss (a device pointer on CUDA: no sync).
-// The forward kernels validate the labels (then loss is not meaningful). cpu:: sets status[2] to
-// {0, 0} when every target is in [0, C), else to {1, t} for an offending t. cuda:: only reports:
+// The forward kernels validate the labels (then loss is not meaningful). ref:: and cpu:: set
+// status[2] to {0, 0} when every target is in [0, C), else to {1, t} for an offending t. cuda:: only reports:
 // status is cuda::data_error_slot() (core/cuda_context.h), which gets {code, t, C} for an
 // offending t and is thrown at the next synchronization.
 //   nll_loss_fwd:      loss = -(1/N) sum_n lp[n, t_n]
@@ -38,8 +39,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
                                             int64_t C, T smoothing, int64_t* status);                           \
   template <class T> void cross_entropy_bwd(const T* logits, const int64_t* target, const T* lse, const T* dloss, \
                                             T* dlogits, int64_t N, int64_t C, T smoothing);
-namespace cpu { MINIDL_LOSS_KERNELS }
-namespace cuda { MINIDL_LOSS_KERNELS }
+namespace ref { MINIDL_LOSS_KERNELS }   // kernels/ref/loss.cpp
+namespace cpu { MINIDL_LOSS_KERNELS }   // kernels/cpu/loss.cpp (tuned)
+namespace cuda { MINIDL_LOSS_KERNELS }  // kernels/cuda/loss.cu
 #undef MINIDL_LOSS_KERNELS
+
+// The engine choice of nll_loss and cross_entropy (kernels/loss.cpp; see kernels/engine.h):
+// CPU cpu (the default) or ref; CUDA cuda. MINIDL_LOSS_ENGINE=ref.
+EngineChoice& loss_engine();
 
 }  // namespace minidl

@@ -1,5 +1,5 @@
-// Front-end of batch_norm, group_norm and layer_norm: checks, output allocation, CPU-or-CUDA
-// dispatch, and the backward nodes. The math and its derivation are in kernels/cpu/norm.cpp:
+// Front-end of batch_norm, group_norm and layer_norm: checks, output allocation, the engine
+// choice, and the backward nodes. The math and its derivation are in kernels/ref/norm.cpp:
 //   xhat = (x - mean) * invstd,  y = gamma * xhat + beta
 //   dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),  dxhat = gamma * dy
 //   dgamma = sum dy * xhat,  dbeta = sum dy
@@ -15,7 +15,43 @@
 #include "kernels/dispatch.h"
 
 namespace minidl {
+
+// ---- the engine choice -------------------------------------------------------------------------
+// batch_norm: ref on the CPU; on CUDA the hand-written kernels (default) or cuDNN.
+// group_norm and layer_norm: ref on the CPU, cuda on CUDA (MINIDL_KERNEL).
+EngineChoice& batch_norm_engine() {
+  static EngineChoice choice("batch_norm", "MINIDL_BN_ENGINE", {Engine::Ref}, {Engine::Cuda, Engine::Cudnn});
+  return choice;
+}
+
 namespace {
+
+template <class T>
+struct BatchNormKernels {
+  decltype(&ref::batch_norm_fwd_train<T>) fwd_train;
+  decltype(&ref::batch_norm_fwd_eval<T>) fwd_eval;
+  decltype(&ref::batch_norm_bwd<T>) bwd;
+};
+
+// The batch_norm kernels for tensors on device d. cuDNN's backward is the training-mode formula
+// only, so with cudnn active the eval-mode backward (training = false) runs the cuda engine's.
+template <class T>
+BatchNormKernels<T> batch_norm_kernels(Device d, bool training) {
+  switch (batch_norm_engine().active(d)) {
+    case Engine::Ref:
+      return {MINIDL_ENGINE_KERNEL(ref, batch_norm_fwd_train<T>), MINIDL_ENGINE_KERNEL(ref, batch_norm_fwd_eval<T>),
+              MINIDL_ENGINE_KERNEL(ref, batch_norm_bwd<T>)};
+    case Engine::Cuda:
+      return {MINIDL_ENGINE_KERNEL(cuda, batch_norm_fwd_train<T>), MINIDL_ENGINE_KERNEL(cuda, batch_norm_fwd_eval<T>),
+              MINIDL_ENGINE_KERNEL(cuda, batch_norm_bwd<T>)};
+    case Engine::Cudnn:
+      return {MINIDL_ENGINE_KERNEL(cudnn, batch_norm_fwd_train<T>),
+              MINIDL_ENGINE_KERNEL(cudnn, batch_norm_fwd_eval<T>),
+              training ? MINIDL_ENGINE_KERNEL(cudnn, batch_norm_bwd<T>) : MINIDL_ENGINE_KERNEL(cuda, batch_norm_bwd<T>)};
+    default: break;
+  }
+  MINIDL_FAIL("batch_norm: no kernels for engine ", engine_name(batch_norm_engine().active(d)));
+}
 
 template <class T>
 const T* data_or_null(const Tensor& t) {
@@ -57,10 +93,10 @@ struct BatchNormBackward : NormBackwardBase {
     std::vector<Tensor> g = allocate_grads();
     dispatch_floating(dy.dtype(), "batch_norm backward", [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_KERNEL(dy.device(), batch_norm_bwd<T>)(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma),
-                                                    mean.data<T>(), invstd.data<T>(), mutable_data_or_null<T>(g[0]),
-                                                    mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), N,
-                                                    C, S, training);
+      batch_norm_kernels<T>(dy.device(), training)
+          .bwd(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
+               mutable_data_or_null<T>(g[0]), mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), N, C, S,
+               training);
     });
     return g;
   }
@@ -141,15 +177,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor mean = empty(channels, x.options()), invstd = empty(channels, x.options());
   dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
+    const BatchNormKernels<T> k = batch_norm_kernels<T>(x.device(), training);
     if (training)
-      MINIDL_KERNEL(x.device(), batch_norm_fwd_train<T>)(
-          x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(),
-          invstd.data<T>(), mutable_data_or_null<T>(running_mean), mutable_data_or_null<T>(running_var), N, C, S,
-          momentum, eps);
+      k.fwd_train(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(),
+                  invstd.data<T>(), mutable_data_or_null<T>(running_mean), mutable_data_or_null<T>(running_var), N, C,
+                  S, momentum, eps);
     else
-      MINIDL_KERNEL(x.device(), batch_norm_fwd_eval<T>)(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
-                                                         running_mean.data<T>(), running_var.data<T>(), y.data<T>(),
-                                                         mean.data<T>(), invstd.data<T>(), N, C, S, eps);
+      k.fwd_eval(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), running_mean.data<T>(),
+                 running_var.data<T>(), y.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, S, eps);
   });
   if (needs_grad({x, weight, bias})) {
     auto node = std::make_shared<BatchNormBackward>();

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "kernels/engine.h"
 
 namespace minidl::ops {
 
@@ -44,8 +45,8 @@ namespace minidl {
 // writes the statistics it used (mean = running_mean, invstd = 1 / sqrt(running_var + eps)).
 // The backward kernels take the saved mean and invstd and write (with `=`) each of dx, dgamma,
 // dbeta that is not null; batch_norm_bwd with training = false is the eval-mode gradient (the
-// statistics are constants there). Formulas and derivations: kernels/cpu/norm.cpp.
-#define MINIDL_NORM_KERNELS                                                                                   \
+// statistics are constants there). Formulas and derivations: kernels/ref/norm.cpp.
+#define MINIDL_BATCH_NORM_KERNELS                                                                             \
   template <class T> void batch_norm_fwd_train(const T* x, const T* gamma, const T* beta, T* y, T* mean,      \
                                                T* invstd, T* running_mean, T* running_var, int64_t N,        \
                                                int64_t C, int64_t S, double momentum, double eps);           \
@@ -54,7 +55,8 @@ namespace minidl {
                                               T* invstd, int64_t N, int64_t C, int64_t S, double eps);       \
   template <class T> void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
                                          const T* invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,  \
-                                         int64_t S, bool training);                                          \
+                                         int64_t S, bool training);
+#define MINIDL_GROUP_LAYER_NORM_KERNELS                                                                       \
   template <class T> void group_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, \
                                          int64_t N, int64_t C, int64_t S, int64_t G, double eps);            \
   template <class T> void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
@@ -64,8 +66,17 @@ namespace minidl {
                                          int64_t M, int64_t D, double eps);                                  \
   template <class T> void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
                                          const T* invstd, T* dx, T* dgamma, T* dbeta, int64_t M, int64_t D);
-namespace cpu { MINIDL_NORM_KERNELS }
-namespace cuda { MINIDL_NORM_KERNELS }
-#undef MINIDL_NORM_KERNELS
+namespace ref { MINIDL_BATCH_NORM_KERNELS MINIDL_GROUP_LAYER_NORM_KERNELS }   // kernels/ref/norm.cpp
+namespace cuda { MINIDL_BATCH_NORM_KERNELS MINIDL_GROUP_LAYER_NORM_KERNELS }  // kernels/cuda/norm.cu
+// cuDNN's batch norm (kernels/cudnn/norm.cu). Its backward is the training-mode formula only:
+// batch_norm_bwd requires training = true (the front-end runs the eval-mode backward on cuda::).
+namespace cudnn { MINIDL_BATCH_NORM_KERNELS }
+#undef MINIDL_BATCH_NORM_KERNELS
+#undef MINIDL_GROUP_LAYER_NORM_KERNELS
+
+// The engine choice of batch_norm (kernels/norm.cpp; see kernels/engine.h): the reference on
+// CPU tensors; on CUDA tensors cuda (the default) or cudnn. MINIDL_BN_ENGINE=cudnn.
+// group_norm and layer_norm run ref on the CPU and cuda on CUDA.
+EngineChoice& batch_norm_engine();
 
 }  // namespace minidl

@@ -30,8 +30,8 @@ void adam_update_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
                                      T weight_decay, bool nesterov, bool first_step);                 \
   template <class T> void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps, \
                                       T weight_decay, bool decoupled, T step_size, T bc2_sqrt);
-namespace cpu { MINIDL_OPTIM_UPDATE_KERNELS }
-namespace cuda { MINIDL_OPTIM_UPDATE_KERNELS }
+namespace ref { MINIDL_OPTIM_UPDATE_KERNELS }   // kernels/ref/optim_update.cpp
+namespace cuda { MINIDL_OPTIM_UPDATE_KERNELS }  // kernels/cuda/optim_update.cu
 #undef MINIDL_OPTIM_UPDATE_KERNELS
 
 }  // namespace minidl

@@ -51,8 +51,8 @@ struct Pool2dGeometry {
                                                   int64_t out_h, int64_t out_w);                            \
   template <class T> void adaptive_avg_pool2d_bwd(const T* dy, T* dx, int64_t planes, int64_t H, int64_t W, \
                                                   int64_t out_h, int64_t out_w);
-namespace cpu { MINIDL_POOL_KERNELS }
-namespace cuda { MINIDL_POOL_KERNELS }
+namespace ref { MINIDL_POOL_KERNELS }   // kernels/ref/pool.cpp
+namespace cuda { MINIDL_POOL_KERNELS }  // kernels/cuda/pool.cu
 #undef MINIDL_POOL_KERNELS
 
 }  // namespace minidl

@@ -22,8 +22,8 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
 #define MINIDL_REDUCE_KERNELS                                                                    \
   template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale); \
   template <class T> void broadcast_dim(const T* dy, T* dx, int64_t outer, int64_t d, int64_t inner, T scale);
-namespace cpu { MINIDL_REDUCE_KERNELS }
-namespace cuda { MINIDL_REDUCE_KERNELS }
+namespace ref { MINIDL_REDUCE_KERNELS }   // kernels/ref/reduce.cpp
+namespace cuda { MINIDL_REDUCE_KERNELS }  // kernels/cuda/reduce.cu
 #undef MINIDL_REDUCE_KERNELS
 
 }  // namespace minidl

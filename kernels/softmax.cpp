@@ -1,4 +1,4 @@
-// Front-end of softmax and log_softmax: checks, output allocation, CPU-or-CUDA dispatch and the
+// Front-end of softmax and log_softmax: checks, output allocation, the engine choice and the
 // backward node. x is viewed as [outer, D, inner] around the softmax dimension. Gradients, from
 // the saved output y (the Jacobian of softmax is diag(y) - y y^T):
 //   y = softmax(x):      dx = y * (dy - sum(dy * y))
@@ -10,7 +10,37 @@
 #include "kernels/dispatch.h"
 
 namespace minidl {
+
+// ---- the engine choice: CPU cpu (tuned, the default) or ref; CUDA cuda -------------------------
+EngineChoice& softmax_engine() {
+  static EngineChoice choice("softmax", "MINIDL_SOFTMAX_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda});
+  return choice;
+}
+
 namespace {
+
+template <class T>
+struct SoftmaxKernels {
+  decltype(&ref::softmax_fwd<T>) softmax_fwd, log_softmax_fwd;
+  decltype(&ref::softmax_bwd<T>) softmax_bwd, log_softmax_bwd;
+};
+
+template <class T>
+SoftmaxKernels<T> softmax_kernels(Device d) {
+  switch (softmax_engine().active(d)) {
+    case Engine::Ref:
+      return {MINIDL_ENGINE_KERNEL(ref, softmax_fwd<T>), MINIDL_ENGINE_KERNEL(ref, log_softmax_fwd<T>),
+              MINIDL_ENGINE_KERNEL(ref, softmax_bwd<T>), MINIDL_ENGINE_KERNEL(ref, log_softmax_bwd<T>)};
+    case Engine::Cpu:
+      return {MINIDL_ENGINE_KERNEL(cpu, softmax_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, log_softmax_fwd<T>),
+              MINIDL_ENGINE_KERNEL(cpu, softmax_bwd<T>), MINIDL_ENGINE_KERNEL(cpu, log_softmax_bwd<T>)};
+    case Engine::Cuda:
+      return {MINIDL_ENGINE_KERNEL(cuda, softmax_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, log_softmax_fwd<T>),
+              MINIDL_ENGINE_KERNEL(cuda, softmax_bwd<T>), MINIDL_ENGINE_KERNEL(cuda, log_softmax_bwd<T>)};
+    default: break;
+  }
+  MINIDL_FAIL("softmax: no kernels for engine ", engine_name(softmax_engine().active(d)));
+}
 
 struct SoftmaxBackward : Node {
   Tensor y;  // the output, detached
@@ -21,10 +51,8 @@ struct SoftmaxBackward : Node {
     Tensor dx = empty_like(dy);
     dispatch_floating(dy.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
-      if (log)
-        MINIDL_KERNEL(dy.device(), log_softmax_bwd<T>)(y.data<T>(), dy.data<T>(), dx.data<T>(), outer, D, inner);
-      else
-        MINIDL_KERNEL(dy.device(), softmax_bwd<T>)(y.data<T>(), dy.data<T>(), dx.data<T>(), outer, D, inner);
+      const SoftmaxKernels<T> k = softmax_kernels<T>(dy.device());
+      (log ? k.log_softmax_bwd : k.softmax_bwd)(y.data<T>(), dy.data<T>(), dx.data<T>(), outer, D, inner);
     });
     return {dx};
   }
@@ -42,10 +70,8 @@ Tensor softmax_impl(const char* op, const Tensor& x, int64_t dim, bool log) {
   Tensor y = empty_like(x);
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    if (log)
-      MINIDL_KERNEL(x.device(), log_softmax_fwd<T>)(x.data<T>(), y.data<T>(), outer, D, inner);
-    else
-      MINIDL_KERNEL(x.device(), softmax_fwd<T>)(x.data<T>(), y.data<T>(), outer, D, inner);
+    const SoftmaxKernels<T> k = softmax_kernels<T>(x.device());
+    (log ? k.log_softmax_fwd : k.softmax_fwd)(x.data<T>(), y.data<T>(), outer, D, inner);
   });
   if (needs_grad({x})) {
     auto node = std::make_shared<SoftmaxBackward>();

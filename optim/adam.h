@@ -3,7 +3,7 @@
 // weights directly (decoupled), which is what makes weight decay work with adaptive steps.
 #pragma once
 #include "optim/optimizer.h"
-#include "optim/options.h"
+#include "core/options.h"
 
 namespace minidl::optim {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "optim/lr_scheduler.h"
-#include "optim/options.h"
+#include "core/options.h"
 
 namespace minidl::optim {
 

@@ -2,7 +2,7 @@
 // torch.optim.SGD (formulas in kernels/optim_update.h).
 #pragma once
 #include "optim/optimizer.h"
-#include "optim/options.h"
+#include "core/options.h"
 
 namespace minidl::optim {
 

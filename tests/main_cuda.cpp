@@ -1,4 +1,5 @@
-// CUDA test runner: only the [cuda] cases (or the filter given on the command line).
+// CUDA test runner: only the [cuda] cases (or the filter given on the command line), each CUDA
+// engine compared with the reference engine on the CPU.
 // - On a GPU (the nvcc build) every case runs.
 // - In the CUDA interpreter build (MINIDL_CUDA=EMULATE) the same cases run on the CPU.
 // - Without a GPU it exits with 77, which ctest reports as "skipped" (SKIP_RETURN_CODE).
@@ -13,7 +14,11 @@
 #include <vector>
 
 #include "core/cuda_context.h"
-#include "core/engines.h"
+#include "kernels/conv.h"
+#include "kernels/engine.h"
+#include "kernels/linear.h"
+#include "kernels/loss.h"
+#include "kernels/softmax.h"
 
 namespace {
 
@@ -59,6 +64,12 @@ int main(int argc, char** argv) {
   }
   std::printf("minidl_cuda_tests: running on %s%s\n", minidl::cuda::device_name().c_str(),
               minidl::cuda::is_emulated() ? " (every kernel runs on the CPU; see core/cuda_emulation.h)" : "");
+  // Every CUDA engine is checked against the reference: the CPU side of each comparison (the
+  // parity cases, the random-shape sweep) runs kernels/ref/, also for the families whose default
+  // CPU engine is a tuned one.
+  for (minidl::EngineChoice* c : {&minidl::conv_engine(), &minidl::gemm_engine(), &minidl::softmax_engine(),
+                                  &minidl::loss_engine()})
+    c->set(minidl::Engine::Ref);
   Catch::Session session;
   if (int rc = session.applyCommandLine(argc, argv)) return rc;
   Catch::ConfigData data = session.configData();
@@ -66,8 +77,11 @@ int main(int argc, char** argv) {
   session.useConfigData(data);
 
   std::vector<Missing> missing;
-  if (*minidl::cudnn_missing_reason()) missing.push_back({"cudnn", "cuDNN", minidl::cudnn_missing_reason()});
-  if (*minidl::cublas_missing_reason()) missing.push_back({"cublas", "cuBLAS", minidl::cublas_missing_reason()});
+  using minidl::Engine;
+  if (!minidl::engine_available(Engine::Cudnn))
+    missing.push_back({"cudnn", "cuDNN", minidl::engine_missing_reason(Engine::Cudnn)});
+  if (!minidl::engine_available(Engine::Cublas))
+    missing.push_back({"cublas", "cuBLAS", minidl::engine_missing_reason(Engine::Cublas)});
   std::vector<std::string> skipped;
   size_t selected = 0;
   const Catch::Config& config = session.config();

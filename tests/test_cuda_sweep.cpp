@@ -1,4 +1,5 @@
-// Random-shape parity sweep: every CUDA op against the CPU kernels, forward and every gradient,
+// Random-shape parity sweep: every CUDA op against the reference (kernels/ref/, on the CPU: the
+// runner, main_cuda.cpp, makes it the active CPU engine of every family), forward and every gradient,
 // on a few hundred shapes drawn from sizes that break kernels (1, primes, one more or one less
 // than a tile or a warp), with stride / padding / group combinations for conv and pooling and all
 // three norms with several group counts. Shapes alternate between float32 (the training dtype,

@@ -80,7 +80,7 @@ void run_train_eval_gap(const Lab& lab) {
       bn_dep = std::max(bn_dep, max_abs_diff(y_eval, bn_eval_all.slice_rows(i, i + B)));
       // The batch's statistics, from the raw kernel (what the forward saves for backward).
       Tensor y_raw = empty_like(xb);
-      cpu::batch_norm_fwd_train<float>(xb.data<float>(), nullptr, nullptr, y_raw.data<float>(), mean.data(),
+      ref::batch_norm_fwd_train<float>(xb.data<float>(), nullptr, nullptr, y_raw.data<float>(), mean.data(),
                                        invstd.data(), nullptr, nullptr, B, C, S, 0.1, 1e-5);
       for (int64_t c = 0; c < C; ++c) {
         const double sigma_run = std::sqrt(rv[c] + 1e-5), sigma_b = 1.0 / invstd[c];

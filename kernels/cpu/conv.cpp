@@ -1,4 +1,5 @@
-// CPU convolution kernels: the executable specification of kernels/cuda/conv.cu.
+// The tuned CPU convolution engine (the default on the CPU). Its specification is the plain
+// 7-loop convolution, kernels/ref/conv.cpp, which the tests compare it with on every path.
 //   forward:         y[n, k, p, q] = b[k] + sum_{c, r, s} w[k, c, r, s] x[n, c, p sh - ph + r, q sw - pw + s]
 //   backward data:   dx[n, c, h, w] = sum_{k, r, s} w[k, c, r, s] dy[n, k, p, q] over h = p sh - ph + r,
 //                    w = q sw - pw + s; for stride 1 that is a forward convolution of dy, padded by
@@ -21,8 +22,8 @@
 // * Other strides: im2col of one image into a per-thread buffer, then cpu::gemm (Eigen,
 //   single-threaded inside the parallel region) per group; col2im for backward data.
 // OpenMP splits the batch across the threads (equal contiguous ranges); each thread accumulates
-// its own dw and db, summed at the end. Padded buffers are per thread, zeroed once: their
-// borders are never written.
+// its own dw and db (ThreadPartials), summed at the end. Padded buffers are per thread, zeroed
+// once: their borders are never written. The vector type Vec<T> is in kernels/cpu/simd.h.
 #include <omp.h>
 
 #include <algorithm>
@@ -33,77 +34,43 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/linear.h"
-
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#endif
 
 namespace minidl::cpu {
 namespace {
-
-// ---- a few vector operations, on AVX2 + FMA or on plain arrays elsewhere -------------------------
-template <class T>
-struct Vec;
-#if defined(__AVX2__) && defined(__FMA__)
-template <>
-struct Vec<float> {
-  using V = __m256;
-  static constexpr int kLanes = 8;
-  static V zero() { return _mm256_setzero_ps(); }
-  static V set1(float v) { return _mm256_set1_ps(v); }
-  static V load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  // v with the lanes from n on set to zero
-  static V keep_first(V v, int64_t n) {
-    const __m256i m =
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return _mm256_and_ps(v, _mm256_castsi256_ps(m));
-  }
-  static float sum(V v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-  }
-};
-template <>
-struct Vec<double> {
-  using V = __m256d;
-  static constexpr int kLanes = 4;
-  static V zero() { return _mm256_setzero_pd(); }
-  static V set1(double v) { return _mm256_set1_pd(v); }
-  static V load(const double* p) { return _mm256_loadu_pd(p); }
-  static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  static V keep_first(V v, int64_t n) {
-    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
-    return _mm256_and_pd(v, _mm256_castsi256_pd(m));
-  }
-  static double sum(V v) {
-    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-  }
-};
-#else
-template <class T>
-struct Vec {  // portable fallback: 4 lanes in a plain array
-  static constexpr int kLanes = 4;
-  struct V { T v[kLanes]; };
-  static V zero() { return set1(T(0)); }
-  static V set1(T x) { V r; for (T& e : r.v) e = x; return r; }
-  static V load(const T* p) { V r; for (int i = 0; i < kLanes; ++i) r.v[i] = p[i]; return r; }
-  static void store(T* p, V v) { for (int i = 0; i < kLanes; ++i) p[i] = v.v[i]; }
-  static V fma(V a, V b, V c) { for (int i = 0; i < kLanes; ++i) c.v[i] += a.v[i] * b.v[i]; return c; }
-  static V keep_first(V v, int64_t n) { for (int i = 0; i < kLanes; ++i) if (i >= n) v.v[i] = T(0); return v; }
-  static T sum(V v) { T s = 0; for (T e : v.v) s += e; return s; }
-};
-#endif
 
 // Below this many multiply-adds a convolution runs on one thread: waking the others costs more
 // than they save (and far more on a loaded machine).
 constexpr int64_t kParallelMinMacs = int64_t(1) << 20;
 int64_t conv_macs(const Conv2dShape& s) { return s.N * s.K * s.Cg() * s.R * s.S * s.P * s.Q; }
+
+// Per-thread partial sums of one gradient (dw or db): inside a parallel region every thread adds
+// into its own zeroed vector, mine(); sum_into() then adds the parts up in thread order, so the
+// result does not depend on which thread finished first.
+template <class Acc>
+class ThreadPartials {
+ public:
+  explicit ThreadPartials(int64_t n) : n_(n), parts_(static_cast<size_t>(omp_get_max_threads())) {}
+  std::vector<Acc>& mine() {
+    std::vector<Acc>& part = parts_[omp_get_thread_num()];
+    part.assign(static_cast<size_t>(n_), Acc(0));
+    return part;
+  }
+  template <class T>
+  void sum_into(T* out) const {
+    for (int64_t i = 0; i < n_; ++i) {
+      Acc acc = 0;
+      for (const auto& part : parts_)
+        if (!part.empty()) acc += part[i];  // threads of a smaller team have no part
+      out[i] = static_cast<T>(acc);
+    }
+  }
+
+ private:
+  int64_t n_;
+  std::vector<std::vector<Acc>> parts_;
+};
 
 // ---- stride 1 ------------------------------------------------------------------------------------
 // The image (padded to Hi x Wi) is a stack of planes with channel stride cs = Hi Wi. Output pixel
@@ -213,10 +180,12 @@ std::vector<T> plane_buffer(bool needed, int64_t images, int64_t C, int64_t cs) 
 #else
 #define MINIDL_CONV_INLINE inline
 #endif
+// MINIDL_CONV_AVX512_TILES: whether this build compiles the AVX-512 tile set at all (GCC or Clang
+// on x86-64 with the AVX2 + FMA baseline); has_avx512() then picks it at run time, per CPU.
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__)
-#define MINIDL_CONV_AVX512 1
+#define MINIDL_CONV_AVX512_TILES 1
 #else
-#define MINIDL_CONV_AVX512 0
+#define MINIDL_CONV_AVX512_TILES 0
 #endif
 
 // Weights packed for the tiles: for each block of mr output channels (the last may be narrower),
@@ -397,7 +366,7 @@ struct Avx2Tiles {
   template <class T>
   static void dw(const DwArgs<T>& a) { dw_chunk<T, DwMR>(a); }
 };
-#if MINIDL_CONV_AVX512
+#if MINIDL_CONV_AVX512_TILES
 #define MINIDL_CONV_TARGET_AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")))
 struct Avx512Tiles {
   static constexpr int MR = 4, NV = 6, DwMR = 6;
@@ -469,7 +438,7 @@ void conv_stride1_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, 
 template <class T, class Get>
 void conv_stride1(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t R,
                   int64_t S, int64_t G, int64_t M, Get get, const T* bias, T* out) {
-#if MINIDL_CONV_AVX512
+#if MINIDL_CONV_AVX512_TILES
   if (has_avx512()) return conv_stride1_with<Avx512Tiles>(in, N, C, H, W, top, left, R, S, G, M, get, bias, out);
 #endif
   conv_stride1_with<Avx2Tiles>(in, N, C, H, W, top, left, R, S, G, M, get, bias, out);
@@ -512,15 +481,12 @@ void bwd_weight_stride1_with(const Conv2dShape& s, const T* x, const T* dy, T* d
   const Chunks ch(s.N, std::max<int64_t>(1, std::min<int64_t>(16, 128 / per_image)), parallel, s.P, s.Q, Wi, kL, 1,
                   s.C * cs, s.K * PQ);
   const bool overrun = ch.overrun();
-  const int nthreads = omp_get_max_threads();
-  std::vector<std::vector<T>> dw_part(static_cast<size_t>(nthreads));
-  std::vector<std::vector<double>> db_part(static_cast<size_t>(nthreads));
+  ThreadPartials<T> dw_parts(s.K * CRS);
+  ThreadPartials<double> db_parts(s.K);
 #pragma omp parallel if (parallel)
   {
-    std::vector<T>& dwt = dw_part[omp_get_thread_num()];
-    std::vector<double>& dbt = db_part[omp_get_thread_num()];
-    dwt.assign(static_cast<size_t>(s.K * CRS), T(0));
-    dbt.assign(static_cast<size_t>(s.K), 0.0);
+    std::vector<T>& dwt = dw_parts.mine();
+    std::vector<double>& dbt = db_parts.mine();
     std::vector<T> xp = plane_buffer<T>(pad || overrun, ch.B, s.C, cs);
     std::vector<T> dyp = plane_buffer<T>(overrun, ch.B, s.K, PQ);
     ch.for_my_ranges([&](int64_t begin, int64_t end) {
@@ -550,24 +516,13 @@ void bwd_weight_stride1_with(const Conv2dShape& s, const T* x, const T* dy, T* d
       }
     });
   }
-  for (int64_t i = 0; i < s.K * CRS; ++i) {
-    T acc = 0;
-    for (const auto& part : dw_part)
-      if (!part.empty()) acc += part[i];
-    dw[i] = acc;
-  }
-  if (db)
-    for (int64_t k = 0; k < s.K; ++k) {
-      double acc = 0;
-      for (const auto& part : db_part)
-        if (!part.empty()) acc += part[k];
-      db[k] = static_cast<T>(acc);
-    }
+  dw_parts.sum_into(dw);
+  if (db) db_parts.sum_into(db);
 }
 
 template <class T>
 void bwd_weight_stride1(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
-#if MINIDL_CONV_AVX512
+#if MINIDL_CONV_AVX512_TILES
   if (has_avx512()) return bwd_weight_stride1_with<Avx512Tiles>(s, x, dy, dw, db);
 #endif
   bwd_weight_stride1_with<Avx2Tiles>(s, x, dy, dw, db);
@@ -658,12 +613,10 @@ void bwd_data_im2col(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
 template <class T>
 void bwd_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
   const int64_t Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
-  const int nthreads = omp_get_max_threads();
-  std::vector<std::vector<T>> dw_part(static_cast<size_t>(nthreads));
+  ThreadPartials<T> dw_parts(s.K * CRS);
 #pragma omp parallel if (conv_macs(s) > kParallelMinMacs)
   {
-    std::vector<T>& dwt = dw_part[omp_get_thread_num()];
-    dwt.assign(static_cast<size_t>(s.K * CRS), T(0));
+    std::vector<T>& dwt = dw_parts.mine();
     std::vector<T> col(static_cast<size_t>(s.C * s.R * s.S * PQ));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < s.N; ++n) {
@@ -673,13 +626,8 @@ void bwd_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* 
                 T(1), dwt.data() + g * Kg * CRS, CRS);
     }
   }
-  for (int64_t i = 0; i < s.K * CRS; ++i) {
-    T acc = 0;
-    for (const auto& part : dw_part)
-      if (!part.empty()) acc += part[i];
-    dw[i] = acc;
-  }
-  if (db) bias_bwd<T>(dy, db, s.N, s.K, PQ);
+  dw_parts.sum_into(dw);
+  if (db) ref::bias_bwd<T>(dy, db, s.N, s.K, PQ);  // a plain sum: the reference's is as fast as any
 }
 
 bool unit_stride(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1; }

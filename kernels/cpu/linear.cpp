@@ -1,11 +1,8 @@
-// CPU GEMM and bias kernels.
-//   gemm:     C = alpha * op(A) op(B) + beta * C through Eigen's blocked, vectorized product
-//             (Eigen splits large products across the OpenMP threads by itself, and runs
-//             single-threaded when called from inside a parallel region, e.g. per image in conv).
-//   bias_add: y[o, c, i] += b[c]
-//   bias_bwd: db[c] = sum_{o, i} dy[o, c, i]
+// The tuned CPU GEMM (the default on the CPU; the plain reference is kernels/ref/linear.cpp):
+//   gemm: C = alpha * op(A) op(B) + beta * C through Eigen's blocked, vectorized product (Eigen
+//         splits large products across the OpenMP threads by itself, and runs single-threaded
+//         when called from inside a parallel region, e.g. per image in cpu/conv.cpp).
 #include <Eigen/Core>
-#include <vector>
 
 #include "kernels/linear.h"
 
@@ -44,37 +41,9 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   else product(a.transpose(), b.transpose(), alpha, beta, c);
 }
 
-template <class T>
-void bias_add(T* y, const T* b, int64_t outer, int64_t C, int64_t inner) {
-#pragma omp parallel for collapse(2) if (outer * C * inner > (1 << 16))
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t c = 0; c < C; ++c) {
-      T* row = y + (o * C + c) * inner;
-      const T bc = b[c];
-#pragma omp simd
-      for (int64_t i = 0; i < inner; ++i) row[i] += bc;
-    }
-}
-
-template <class T>
-void bias_bwd(const T* dy, T* db, int64_t outer, int64_t C, int64_t inner) {
-#pragma omp parallel for if (outer * C * inner > (1 << 16))
-  for (int64_t c = 0; c < C; ++c) {
-    double acc = 0.0;
-    for (int64_t o = 0; o < outer; ++o) {
-      const T* row = dy + (o * C + c) * inner;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t i = 0; i < inner; ++i) acc += row[i];
-    }
-    db[c] = static_cast<T>(acc);
-  }
-}
-
 #define INSTANTIATE(T)                                                                              \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, \
-                        T*, int64_t);                                                             \
-  template void bias_add<T>(T*, const T*, int64_t, int64_t, int64_t);                             \
-  template void bias_bwd<T>(const T*, T*, int64_t, int64_t, int64_t);
+                        T*, int64_t);
 INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE

@@ -1,5 +1,5 @@
-// CPU loss kernels: the executable specification of kernels/cuda/loss.cu. Inputs are [N, C]
-// rows, target[N] class indices; both losses are means over the N rows.
+// The tuned CPU loss engine (the default on the CPU; the plain reference is kernels/ref/loss.cpp).
+// Inputs are [N, C] rows, target[N] class indices; both losses are means over the N rows.
 //   nll_loss_fwd:      loss = -(1/N) sum_n lp[n, t_n]
 //   nll_loss_bwd:      dlp = 0 except dlp[n, t_n] = -dloss / N
 //   cross_entropy_fwd: fused log_softmax + smoothed NLL, one pass over each row's max, one
@@ -10,20 +10,18 @@
 // Saved for backward: lse[N] (N numbers instead of an [N, C] softmax; backward recomputes exp).
 // Labels are checked before any arithmetic: status = {1, t} names an offending label.
 // Short rows (C < 64, e.g. CIFAR's 10 classes) are handled 64 at a time with one flat
-// vectorized loop for the chunk's exponentials (exp_nonpos, softmax.h), like the CPU softmax.
+// vectorized loop for the chunk's exponentials (exp_nonpos, kernels/cpu/simd.h), like the CPU softmax.
 // Row sums and the batch total accumulate in double; work goes to OpenMP threads only when the
 // batch is large (a [128, 10] loss takes a microsecond or two, about what a parallel region costs).
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/simd.h"
 #include "kernels/loss.h"
-#include "kernels/softmax.h"  // cpu::detail::exp_nonpos
 
 namespace minidl::cpu {
 
 namespace {
-
-using detail::exp_nonpos;
 
 constexpr int64_t kParallelMin = 1 << 14;  // elements; below this, one thread is faster
 constexpr int64_t kShortRow = 64;          // rows shorter than this are done in chunks...

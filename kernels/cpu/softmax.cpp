@@ -1,4 +1,4 @@
-// CPU softmax kernels: the executable specification of kernels/cuda/softmax.cu.
+// The tuned CPU softmax engine (the default on the CPU; the plain reference is kernels/ref/softmax.cpp).
 // x is viewed as [outer, D, inner]; every (o, i) is one independent row of D values.
 //   softmax_fwd:     m = max_k x_k,  s = sum_k exp(x_k - m),  y_k = exp(x_k - m) / s
 //   log_softmax_fwd: y_k = (x_k - m) - log(s)
@@ -14,19 +14,18 @@
 //     are one flat vectorized loop (3x faster than row by row for D = 10).
 //   inner > 1: a tile of up to 64 neighbouring positions i is processed together so the inner
 //     loops run over contiguous memory.
-// Exponentials use detail::exp_nonpos (softmax.h), which vectorizes; std::exp would not.
+// Exponentials use exp_nonpos (kernels/cpu/simd.h), which vectorizes; std::exp would not.
 // OpenMP splits the work across the threads only when there is enough of it: a [128, 10]
 // softmax takes a microsecond or two, about what forking a parallel region costs.
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/simd.h"
 #include "kernels/softmax.h"
 
 namespace minidl::cpu {
 
 namespace {
-
-using detail::exp_nonpos;
 
 constexpr int64_t kParallelMin = 1 << 14;  // elements; below this, one thread is faster
 constexpr int64_t kTile = 64;              // positions i handled together when inner > 1

@@ -1,4 +1,4 @@
-// CUDA augmentation kernel (same math as kernels/cpu/augment.cpp):
+// CUDA augmentation kernel (same math as kernels/ref/augment.cpp):
 //   crop + flip:  v = in[n, c, y + dy, x' + dx]   (x' = W - 1 - x when flipped), 0 outside the image
 //   normalize:    out = (v / 255 - mean[c]) / std[c]
 //   cutout:       out = 0 on rows [hole_y - s/2, hole_y - s/2 + s) x the same columns, clipped

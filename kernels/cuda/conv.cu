@@ -1,4 +1,5 @@
-// CUDA convolution kernels (same math as kernels/cpu/conv.cpp) and the cuDNN engine.
+// CUDA convolution kernels (same math as kernels/ref/conv.cpp; cuDNN, the other CUDA engine, is
+// kernels/cudnn/conv.cu).
 //   forward:         y[n, k, p, q] = b[k] + sum_{c, r, s} w[k, c, r, s] x[n, c, p sh - ph + r, q sw - pw + s]
 //   backward data:   dx[n, c, h, w] = sum_{k, r, s} w[k, c, r, s] dy[n, k, (h + ph - r) / sh, (w + pw - s) / sw]
 //                    over the (r, s) for which both divisions are exact and land inside dy
@@ -7,7 +8,7 @@
 // (c runs over the input channels of k's group only.) Nothing is saved here: the front-end keeps
 // x and w for backward.
 //
-// Native engine (the default): implicit GEMM, no im2col buffer.
+// Implicit GEMM, no im2col buffer.
 //   Forward and backward data are one kernel. It is a GEMM whose rows are output pixels (n, p, q),
 //   whose columns are the output channels of one group (grid z), and whose reduction runs over
 //   (r, s, input channel). For a fixed tap (r, s) every output pixel reads one input position (or
@@ -28,26 +29,10 @@
 //   65535 / (R*S) channels). Its output is small, so the pixel range is split across blocks
 //   (grid z) to fill the GPU: each split writes its partial dw to a workspace and a second kernel
 //   sums the splits in a fixed order (deterministic, and dw is written with `=`).
-// cuDNN engine (set_conv_engine(ConvEngine::CuDNN); built only when cudnn.h was found): the
-// legacy cudnnConvolutionForward / BackwardData / BackwardFilter calls. The algorithm is searched
-// once per shape and op with cudnnFind*AlgorithmEx and cached: the fastest *deterministic* one
-// that fits (so a cuDNN run is bit-reproducible, as the native engine is; cuDNN's atomics-based
-// backward-filter algorithms are faster but not), falling back to a non-deterministic one only
-// when no deterministic algorithm qualifies. The search workspace is what the hungriest algorithm
-// asks for, capped at 1 GiB and at half the free device memory, and halved again while its
-// allocation runs out of memory (then Find simply skips the algorithms that need more).
-// Workspaces are CUDA tensors from the caching allocator; descriptors are RAII objects. float32
-// runs with CUDNN_FMA_MATH: CUDNN_DEFAULT_MATH would let cuDNN use TF32 tensor cores on Ampere
-// and newer, which does not match the CPU to 1e-4.
 #include <algorithm>
-#include <array>
-#include <map>
-#include <mutex>
-#include <type_traits>
 
 #include "core/cuda_context.h"
 #include "core/cuda_utils.cuh"
-#include "core/engines.h"
 #include "core/tensor.h"
 #include "kernels/conv.h"
 #include "kernels/linear.h"
@@ -57,7 +42,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// ---- native: forward and backward data ----------------------------------------------------------
+// ---- forward and backward data ----------------------------------------------------------------
 enum class Mode { Forward, BackwardData };
 
 // The implicit GEMM's view. Forward: in = x, out = y. Backward data: in = dy, out = dx (the roles
@@ -235,7 +220,7 @@ Tensor relayout_weights(const Conv2dShape& s, const T* w, bool swap) {
   return wt;
 }
 
-// ---- native: backward weight ---------------------------------------------------------------------
+// ---- backward weight ---------------------------------------------------------------------------
 struct WgradArgs {
   int64_t N;
   int C, H, W, K, P, Q, Cg, Kg, R, S, sh, sw, ph, pw;
@@ -405,228 +390,11 @@ void launch_wgrad(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
   }
 }
 
-#if MINIDL_WITH_CUDNN
-// ---- cuDNN engine --------------------------------------------------------------------------------
-template <class T>
-cudnnDataType_t cudnn_type() {
-  return std::is_same<T, float>::value ? CUDNN_DATA_FLOAT : CUDNN_DATA_DOUBLE;
-}
-
-struct TensorDesc {
-  cudnnTensorDescriptor_t d = nullptr;
-  TensorDesc(int64_t n, int64_t c, int64_t h, int64_t w, cudnnDataType_t t) {
-    MINIDL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
-    MINIDL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, t, static_cast<int>(n), static_cast<int>(c),
-                                                  static_cast<int>(h), static_cast<int>(w)));
-  }
-  ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
-  TensorDesc(const TensorDesc&) = delete;
-  TensorDesc& operator=(const TensorDesc&) = delete;
-};
-
-struct FilterDesc {
-  cudnnFilterDescriptor_t d = nullptr;
-  FilterDesc(int64_t k, int64_t c, int64_t r, int64_t s, cudnnDataType_t t) {
-    MINIDL_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
-    MINIDL_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, t, CUDNN_TENSOR_NCHW, static_cast<int>(k), static_cast<int>(c),
-                                                  static_cast<int>(r), static_cast<int>(s)));
-  }
-  ~FilterDesc() { cudnnDestroyFilterDescriptor(d); }
-  FilterDesc(const FilterDesc&) = delete;
-  FilterDesc& operator=(const FilterDesc&) = delete;
-};
-
-struct ConvDesc {
-  cudnnConvolutionDescriptor_t d = nullptr;
-  ConvDesc(const Conv2dShape& s, cudnnDataType_t t) {
-    MINIDL_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d));
-    MINIDL_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d, static_cast<int>(s.pad_h), static_cast<int>(s.pad_w),
-                                                       static_cast<int>(s.stride_h), static_cast<int>(s.stride_w), 1, 1,
-                                                       CUDNN_CROSS_CORRELATION, t));
-    MINIDL_CUDNN_CHECK(cudnnSetConvolutionGroupCount(d, static_cast<int>(s.groups)));
-    // FMA math: no TF32 tensor cores for float32 (see the top of this file).
-    MINIDL_CUDNN_CHECK(cudnnSetConvolutionMathType(d, t == CUDNN_DATA_FLOAT ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
-  }
-  ~ConvDesc() { cudnnDestroyConvolutionDescriptor(d); }
-  ConvDesc(const ConvDesc&) = delete;
-  ConvDesc& operator=(const ConvDesc&) = delete;
-};
-
-// The descriptors of one convolution: x [N, C, H, W], y [N, K, P, Q], w [K, C/G, R, S].
-struct CudnnConv {
-  TensorDesc x, y;
-  FilterDesc w;
-  ConvDesc conv;
-  CudnnConv(const Conv2dShape& s, cudnnDataType_t t)
-      : x(s.N, s.C, s.H, s.W, t), y(s.N, s.K, s.P, s.Q, t), w(s.K, s.Cg(), s.R, s.S, t), conv(s, t) {}
-};
-
-// A workspace of `bytes` from the caching allocator (a float32 CUDA tensor holding that many bytes).
-Tensor workspace(size_t bytes) {
-  if (bytes == 0) return Tensor();
-  return empty({static_cast<int64_t>((bytes + 3) / 4)}, TensorOptions().dtype(DType::Float32).device(Device::cuda()));
-}
-void* ptr(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
-
-constexpr size_t kMaxWorkspace = size_t(1) << 30;  // algorithms that want more are not considered
-
-enum class Op { Forward, BackwardData, BackwardFilter };
-struct Algo {
-  int algo = 0;
-  size_t workspace = 0;
-};
-
-// The algorithm for (op, dtype, shape), searched on first use with cudnnFind*Ex.
-class AlgoCache {
- public:
-  template <class Find>
-  Algo get(Op op, cudnnDataType_t t, const Conv2dShape& s, Find&& find) {
-    const std::array<int64_t, 16> key{static_cast<int64_t>(op), static_cast<int64_t>(t), s.N, s.C, s.H, s.W, s.K, s.R,
-                                      s.S, s.P, s.Q, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.groups};
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = cache_.find(key);
-    if (it == cache_.end()) it = cache_.emplace(key, find()).first;
-    return it->second;
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::array<int64_t, 16>, Algo> cache_;
-};
-AlgoCache& algo_cache() {
-  static AlgoCache cache;
-  return cache;
-}
-
-// The fastest successful result of a cudnnFind*Ex (sorted by time) that fits the workspace, uses
-// no tensor-op math and is deterministic; a non-deterministic one only if none is.
-template <class Perf>
-Algo pick(const Perf* perf, int n, size_t limit, const char* what, const Conv2dShape& s) {
-  for (bool deterministic_only : {true, false})
-    for (int i = 0; i < n; ++i)
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= limit &&
-          perf[i].mathType != CUDNN_TENSOR_OP_MATH && perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION &&
-          (!deterministic_only || perf[i].determinism == CUDNN_DETERMINISTIC))
-        return {static_cast<int>(perf[i].algo), perf[i].memory};
-  MINIDL_FAIL("conv2d (cudnn): no ", what, " algorithm for input [", s.N, ", ", s.C, ", ", s.H, ", ", s.W,
-              "], weight [", s.K, ", ", s.Cg(), ", ", s.R, ", ", s.S, "]");
-}
-
-// The workspace for the algorithm search: `limit` bytes (what the hungriest algorithm asks for),
-// capped at half the free device memory and shrunk while the allocation runs out of memory;
-// `limit` is updated to what was obtained (0: only algorithms without a workspace are tried).
-Tensor search_workspace(size_t& limit) {
-  size_t free_bytes = 0, total_bytes = 0;
-  if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) limit = std::min(limit, free_bytes / 2);
-  else cudaGetLastError();
-  for (;;) {
-    try {
-      return workspace(limit);
-    } catch (const OutOfMemoryError&) {
-      if (limit == 0) throw;
-      limit = limit < (size_t(1) << 20) ? 0 : limit / 4;
-    }
-  }
-}
-
-// The largest workspace any algorithm of the op asks for (capped), for the search.
-template <class SizeFn>
-size_t max_workspace(int count, SizeFn&& size_of) {
-  size_t best = 0;
-  for (int algo = 0; algo < count; ++algo) {
-    size_t bytes = 0;
-    if (size_of(algo, &bytes) == CUDNN_STATUS_SUCCESS && bytes <= kMaxWorkspace) best = std::max(best, bytes);
-  }
-  return best;
-}
-
-template <class T>
-void cudnn_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  const cudnnDataType_t t = cudnn_type<T>();
-  CudnnConv d(s, t);
-  cudnnHandle_t h = cudnn_handle();
-  const Algo algo = algo_cache().get(Op::Forward, t, s, [&] {
-    size_t limit = max_workspace(CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int a, size_t* bytes) {
-      return cudnnGetConvolutionForwardWorkspaceSize(h, d.x.d, d.w.d, d.conv.d, d.y.d,
-                                                     static_cast<cudnnConvolutionFwdAlgo_t>(a), bytes);
-    });
-    Tensor ws = search_workspace(limit);
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int n = 0;
-    MINIDL_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, d.x.d, x, d.w.d, w, d.conv.d, d.y.d, y,
-                                                              CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf, ptr(ws),
-                                                              limit));
-    return pick(perf, n, limit, "forward", s);
-  });
-  Tensor ws = workspace(algo.workspace);
-  const T one = 1, zero = 0;
-  MINIDL_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x.d, x, d.w.d, w, d.conv.d,
-                                             static_cast<cudnnConvolutionFwdAlgo_t>(algo.algo), ptr(ws),
-                                             algo.workspace, &zero, d.y.d, y));
-  if (bias) bias_add<T>(y, bias, s.N, s.K, s.P * s.Q);
-}
-
-template <class T>
-void cudnn_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
-  const cudnnDataType_t t = cudnn_type<T>();
-  CudnnConv d(s, t);
-  cudnnHandle_t h = cudnn_handle();
-  const Algo algo = algo_cache().get(Op::BackwardData, t, s, [&] {
-    size_t limit = max_workspace(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int a, size_t* bytes) {
-      return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w.d, d.y.d, d.conv.d, d.x.d,
-                                                          static_cast<cudnnConvolutionBwdDataAlgo_t>(a), bytes);
-    });
-    Tensor ws = search_workspace(limit);
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int n = 0;
-    MINIDL_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w.d, w, d.y.d, dy, d.conv.d, d.x.d, dx,
-                                                                   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf,
-                                                                   ptr(ws), limit));
-    return pick(perf, n, limit, "backward-data", s);
-  });
-  Tensor ws = workspace(algo.workspace);
-  const T one = 1, zero = 0;
-  MINIDL_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w.d, w, d.y.d, dy, d.conv.d,
-                                                  static_cast<cudnnConvolutionBwdDataAlgo_t>(algo.algo), ptr(ws),
-                                                  algo.workspace, &zero, d.x.d, dx));
-}
-
-template <class T>
-void cudnn_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
-  const cudnnDataType_t t = cudnn_type<T>();
-  CudnnConv d(s, t);
-  cudnnHandle_t h = cudnn_handle();
-  const Algo algo = algo_cache().get(Op::BackwardFilter, t, s, [&] {
-    size_t limit = max_workspace(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int a, size_t* bytes) {
-      return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x.d, d.y.d, d.conv.d, d.w.d,
-                                                            static_cast<cudnnConvolutionBwdFilterAlgo_t>(a), bytes);
-    });
-    Tensor ws = search_workspace(limit);
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int n = 0;
-    MINIDL_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x.d, x, d.y.d, dy, d.conv.d, d.w.d, dw,
-                                                                     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf,
-                                                                     ptr(ws), limit));
-    return pick(perf, n, limit, "backward-filter", s);
-  });
-  Tensor ws = workspace(algo.workspace);
-  const T one = 1, zero = 0;
-  MINIDL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x.d, x, d.y.d, dy, d.conv.d,
-                                                    static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo.algo), ptr(ws),
-                                                    algo.workspace, &zero, d.w.d, dw));
-  if (db) bias_bwd<T>(dy, db, s.N, s.K, s.P * s.Q);
-}
-
-#endif  // MINIDL_WITH_CUDNN
-
 }  // namespace
 
 template <class T>
 void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   if (s.N == 0) return;
-#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
-  if (conv_engine() == ConvEngine::CuDNN) return cudnn_fwd(s, x, w, bias, y);
-#endif
   const Tensor wt = relayout_weights(s, w, false);
   const IgemmArgs a{s.N,
                     static_cast<int>(s.C),
@@ -649,9 +417,6 @@ void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* 
 template <class T>
 void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   if (s.N == 0) return;
-#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
-  if (conv_engine() == ConvEngine::CuDNN) return cudnn_bwd_data(s, dy, w, dx);
-#endif
   const Tensor wt = relayout_weights(s, w, true);
   // The GEMM reads dy (K channels, P x Q) and writes dx (C channels, H x W).
   const IgemmArgs a{s.N,
@@ -680,9 +445,6 @@ void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* 
     if (db) cuda::fill(db, dtype_of<T>(), s.K, 0.0);
     return;
   }
-#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
-  if (conv_engine() == ConvEngine::CuDNN) return cudnn_bwd_weight(s, x, dy, dw, db);
-#endif
   if (s.Kg() > 32 && s.Cg() > 32) launch_wgrad<T, 64, 64, 4, 4>(s, x, dy, dw);
   else launch_wgrad<T, 32, 32, 2, 2>(s, x, dy, dw);
   if (db) bias_bwd<T>(dy, db, s.N, s.K, s.P * s.Q);

@@ -1,4 +1,4 @@
-// CUDA dropout kernel (same math as kernels/cpu/dropout.cpp):
+// CUDA dropout kernel (same math as kernels/ref/dropout.cpp):
 //   y[i] = x[i] * (u(i / group) >= p ? scale : 0),   u(k) = philox_uniform(seed, offset, k)
 // group = 1 (dropout) and group = H * W (dropout2d: one draw per channel). The same kernel on dy
 // is the backward (the mask is regenerated from (seed, offset), never stored), and the Philox

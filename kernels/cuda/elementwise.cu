@@ -1,4 +1,4 @@
-// CUDA elementwise kernels (same math as kernels/cpu/elementwise.cpp):
+// CUDA elementwise kernels (same math as kernels/ref/elementwise.cpp):
 //   axpby:    y = alpha * a + beta * b
 //   mul:      y = a * b
 //   affine:   y = x * scale + shift

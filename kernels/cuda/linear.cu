@@ -1,24 +1,20 @@
-// CUDA GEMM and bias kernels (same math as kernels/cpu/linear.cpp).
+// CUDA GEMM and bias kernels (same math as kernels/ref/linear.cpp).
 //   gemm: C[M, N] = alpha * op(A) op(B) + beta * C, row-major; op(X) = X^T when flagged.
-//     Native engine (default): a shared-memory tiled kernel. Each 256-thread block computes a
+//     A shared-memory tiled kernel. Each 256-thread block computes a
 //     64x64 tile of C; it walks K in steps of 16, staging a 64x16 slice of op(A) and a 16x64
 //     slice of op(B) in shared memory (loaded along whichever axis is contiguous in memory, so
 //     loads coalesce for every transpose combination); each thread accumulates a 4x4 block of C
 //     in registers, reading its rows ty + 16m and columns tx + 16n (strided, so the 16 threads
 //     of a half-warp hit 16 different shared-memory banks). Column tiles are grid x, row tiles
 //     grid y; a block strides over row tiles (gridDim.y is capped at 65535, i.e. M < 4.2M rows).
-//     cuBLAS engine (set_gemm_engine / MINIDL_GEMM_ENGINE=cublas): row-major C = op(A) op(B) is
-//     column-major C^T = op(B)^T op(A)^T, so cuBLAS is called with the operands swapped.
-//     beta == 0 never reads C (it may hold garbage).
+//     beta == 0 never reads C (it may hold garbage). (cuBLAS, the other engine: kernels/cudnn/linear.cu.)
 //   bias_add: y[o, c, i] += b[c]            one thread per element.
 //   bias_bwd: db[c] = sum_{o, i} dy[o, c, i] one block per channel, block reduction in double.
 //   The GEMM accumulates in T (float for float32), as cuBLAS does: each output sums only K
 //   products, in registers.
 #include <algorithm>
-#include <climits>
 
 #include "core/cuda_utils.cuh"
-#include "core/engines.h"
 #include "kernels/linear.h"
 
 namespace minidl::cuda {
@@ -78,17 +74,6 @@ __global__ void __launch_bounds__(256) gemm_tiled_kernel(bool ta, bool tb, int64
   }
 }
 
-#if MINIDL_WITH_CUBLAS
-cublasStatus_t cublas_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float* alpha,
-                           const float* A, int lda, const float* B, int ldb, const float* beta, float* C, int ldc) {
-  return cublasSgemm(cublas_handle(), ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-cublasStatus_t cublas_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double* alpha,
-                           const double* A, int lda, const double* B, int ldb, const double* beta, double* C, int ldc) {
-  return cublasDgemm(cublas_handle(), ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-#endif
-
 template <class T>
 __global__ void bias_add_kernel(T* y, const T* b, int64_t C, int64_t inner, int64_t n) {
   MINIDL_GRID_STRIDE_LOOP(idx, n) y[idx] += b[(idx / inner) % C];
@@ -114,18 +99,6 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
-  // K == 0 (C = beta C) stays native: cuBLAS rejects the leading dimension 0 such an A or B has.
-#if MINIDL_WITH_CUBLAS  // without it the engine cannot be selected (core/engines.cpp)
-  if (gemm_engine() == GemmEngine::CuBLAS && K > 0) {
-    // cuBLAS takes int sizes and leading dimensions.
-    MINIDL_CHECK(std::max({M, N, K, lda, ldb, ldc}) <= INT_MAX, "gemm (cublas): sizes M=", M, ", N=", N, ", K=", K,
-                 " (lda ", lda, ", ldb ", ldb, ", ldc ", ldc, ") do not fit cuBLAS's int; use the native engine");
-    MINIDL_CUBLAS_CHECK(cublas_gemm(trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                    static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &alpha, B,
-                                    static_cast<int>(ldb), A, static_cast<int>(lda), &beta, C, static_cast<int>(ldc)));
-    return;
-  }
-#endif
   const dim3 grid(static_cast<unsigned>((N + BN - 1) / BN),
                   static_cast<unsigned>(std::min<int64_t>((M + BM - 1) / BM, 65535)));
   MINIDL_LAUNCH(grid, 256, gemm_tiled_kernel)(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

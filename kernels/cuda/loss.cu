@@ -1,4 +1,4 @@
-// CUDA loss kernels (same math as kernels/cpu/loss.cpp). Inputs are [N, C] rows, target[N].
+// CUDA loss kernels (same math as kernels/ref/loss.cpp). Inputs are [N, C] rows, target[N].
 //   nll_loss_fwd:      loss = -(1/N) sum_n lp[n, t_n]
 //   nll_loss_bwd:      dlp = 0 except dlp[n, t_n] = -dloss / N
 //   cross_entropy_fwd: per row, m = max_c x_c, lse = m + log sum_c exp(x_c - m),

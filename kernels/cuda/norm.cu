@@ -1,4 +1,4 @@
-// CUDA normalization kernels: batch_norm, group_norm, layer_norm (same math as kernels/cpu/norm.cpp,
+// CUDA normalization kernels: batch_norm, group_norm, layer_norm (same math as kernels/ref/norm.cpp,
 // where the backward is derived).
 //
 // Forward, for every set of m values that share statistics (a channel for batch_norm, an (n, g)
@@ -32,18 +32,9 @@
 // across threads and blocks run in double (exact counts beyond float's 2^24, no loss when a
 // channel has millions of values), and so do all the gradient sums (sum dxhat, sum dxhat (x -
 // mean), dgamma, dbeta), as on the CPU. Only the results are written in T.
-//
-// cuDNN engine (batch_norm_engine() == BatchNormEngine::CuDNN): cuDNN 9 still ships the legacy
-// cudnnBatchNormalizationForwardTraining / ForwardInference / Backward (deprecated in favour of
-// the graph API, warnings only with CUDNN_WARN_DEPRECATED); x is described as N x C x S x 1 and
-// the per-channel tensors as 1 x C x 1 x 1 (CUDNN_BATCHNORM_SPATIAL). cuDNN saves the same mean
-// and inverse std, and its running variance is also the unbiased one. The eval-mode backward is
-// always native (cuDNN's backward is the training-mode formula).
 #include <algorithm>
-#include <climits>
 
 #include "core/cuda_utils.cuh"
-#include "core/engines.h"
 #include "core/tensor.h"
 #include "kernels/norm.h"
 
@@ -444,91 +435,6 @@ __global__ void ln_param_finalize_kernel(const double* partial, int64_t chunks, 
   }
 }
 
-#if MINIDL_WITH_CUDNN
-// ---- cuDNN engine for batch_norm ---------------------------------------------------------------
-
-template <class T> constexpr cudnnDataType_t cudnn_type();
-template <> constexpr cudnnDataType_t cudnn_type<float>() { return CUDNN_DATA_FLOAT; }
-template <> constexpr cudnnDataType_t cudnn_type<double>() { return CUDNN_DATA_DOUBLE; }
-
-struct TensorDesc {
-  cudnnTensorDescriptor_t d = nullptr;
-  TensorDesc() { MINIDL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d)); }
-  ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
-  TensorDesc(const TensorDesc&) = delete;
-  TensorDesc& operator=(const TensorDesc&) = delete;
-};
-
-// x as N x C x S x 1 (NCHW) and the derived 1 x C x 1 x 1 descriptor of gamma, beta and the statistics.
-struct BnDescs {
-  TensorDesc x, channel;
-  template <class T>
-  void set(int64_t N, int64_t C, int64_t S) {
-    MINIDL_CHECK(N <= INT_MAX && C <= INT_MAX && S <= INT_MAX, "batch_norm (cuDNN): sizes N=", N, ", C=", C,
-                 ", S=", S, " do not fit cuDNN's int dimensions");
-    MINIDL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x.d, CUDNN_TENSOR_NCHW, cudnn_type<T>(), static_cast<int>(N),
-                                                  static_cast<int>(C), static_cast<int>(S), 1));
-    MINIDL_CUDNN_CHECK(cudnnDeriveBNTensorDescriptor(channel.d, x.d, CUDNN_BATCHNORM_SPATIAL));
-  }
-};
-
-// cuDNN needs a scale and a bias: without affine, gamma = 1 and beta = 0.
-template <class T>
-struct AffineOrDefault {
-  Tensor ones_, zeros_;
-  const T *gamma, *beta;
-  AffineOrDefault(const T* g, const T* b, int64_t C) : gamma(g), beta(b) {
-    const TensorOptions o = TensorOptions().dtype(dtype_of<T>()).device(Device::cuda());
-    if (!gamma) ones_ = ones({C}, o), gamma = ones_.data<T>();
-    if (!beta) zeros_ = zeros({C}, o), beta = zeros_.data<T>();
-  }
-};
-
-template <class T>
-void cudnn_bn_fwd_train(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, T* running_mean,
-                        T* running_var, int64_t N, int64_t C, int64_t S, double momentum, double eps) {
-  BnDescs d;
-  d.set<T>(N, C, S);
-  const AffineOrDefault<T> p(gamma, beta, C);
-  const T one = 1, zero = 0;  // y = 1 * result + 0 * y
-  // running_mean / running_var may both be null (not updated); cuDNN accepts that.
-  MINIDL_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(cudnn_handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d,
-                                                            x, d.x.d, y, d.channel.d, p.gamma, p.beta, momentum,
-                                                            running_mean, running_var, eps, mean, invstd));
-}
-
-template <class T>
-void cudnn_bn_fwd_eval(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var, T* y,
-                       int64_t N, int64_t C, int64_t S, double eps) {
-  BnDescs d;
-  d.set<T>(N, C, S);
-  const AffineOrDefault<T> p(gamma, beta, C);
-  const T one = 1, zero = 0;
-  MINIDL_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(cudnn_handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero,
-                                                             d.x.d, x, d.x.d, y, d.channel.d, p.gamma, p.beta,
-                                                             running_mean, running_var, eps));
-}
-
-template <class T>
-void cudnn_bn_bwd_train(const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx, T* dgamma,
-                        T* dbeta, int64_t N, int64_t C, int64_t S) {
-  BnDescs d;
-  d.set<T>(N, C, S);
-  const AffineOrDefault<T> p(gamma, nullptr, C);
-  // cuDNN always writes all three gradients: scratch for the ones nobody asked for.
-  Tensor dx_tmp, dgamma_tmp, dbeta_tmp;
-  if (!dx) dx_tmp = scratch<T>(N * C * S), dx = dx_tmp.data<T>();
-  if (!dgamma) dgamma_tmp = scratch<T>(C), dgamma = dgamma_tmp.data<T>();
-  if (!dbeta) dbeta_tmp = scratch<T>(C), dbeta = dbeta_tmp.data<T>();
-  const T one = 1, zero = 0;  // write (=) both the data and the parameter gradients
-  // epsilon only matters when the saved statistics are not passed; they always are here.
-  MINIDL_CUDNN_CHECK(cudnnBatchNormalizationBackward(cudnn_handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one,
-                                                     &zero, d.x.d, x, d.x.d, dy, d.x.d, dx, d.channel.d, p.gamma,
-                                                     dgamma, dbeta, 1e-5, mean, invstd));
-}
-
-#endif  // MINIDL_WITH_CUDNN
-
 }  // namespace
 
 // ---- batch_norm ---------------------------------------------------------------------------------
@@ -537,10 +443,6 @@ template <class T>
 void batch_norm_fwd_train(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, T* running_mean,
                           T* running_var, int64_t N, int64_t C, int64_t S, double momentum, double eps) {
   if (N * C * S == 0) return;
-#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
-  if (batch_norm_engine() == BatchNormEngine::CuDNN)
-    return cudnn_bn_fwd_train(x, gamma, beta, y, mean, invstd, running_mean, running_var, N, C, S, momentum, eps);
-#endif
   // Channel c: N runs of S values, run n at n * C * S + c * S.
   compute_stats(x, C, SetView{N, S, C * S, S}, eps, mean, invstd, running_mean, running_var, momentum);
   normalize(x, gamma, beta, mean, invstd, y, PlaneView{N, C, S, 0, 1, false});
@@ -552,10 +454,6 @@ void batch_norm_fwd_eval(const T* x, const T* gamma, const T* beta, const T* run
   if (C == 0) return;
   MINIDL_LAUNCH(grid_for(C), kBlock, bn_eval_stats_kernel)(running_mean, running_var, C, eps, mean, invstd);
   if (N * S == 0) return;
-#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
-  if (batch_norm_engine() == BatchNormEngine::CuDNN)
-    return cudnn_bn_fwd_eval(x, gamma, beta, running_mean, running_var, y, N, C, S, eps);
-#endif
   normalize(x, gamma, beta, mean, invstd, y, PlaneView{N, C, S, 0, 1, false});
 }
 
@@ -563,10 +461,6 @@ template <class T>
 void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx, T* dgamma,
                     T* dbeta, int64_t N, int64_t C, int64_t S, bool training) {
   if (N * C * S == 0) return;
-#if MINIDL_WITH_CUDNN  // without it the engine cannot be selected (core/engines.cpp)
-  if (training && batch_norm_engine() == BatchNormEngine::CuDNN)
-    return cudnn_bn_bwd_train(dy, x, gamma, mean, invstd, dx, dgamma, dbeta, N, C, S);
-#endif
   const PlaneView planes{N, C, S, 0, 1, false};
   // The sums are needed for dgamma / dbeta, and for dx in training mode only.
   Tensor coef;

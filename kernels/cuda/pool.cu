@@ -1,4 +1,4 @@
-// CUDA pooling kernels (same math as kernels/cpu/pool.cpp). Planes = N * C, each independent;
+// CUDA pooling kernels (same math as kernels/ref/pool.cpp). Planes = N * C, each independent;
 // output (i, j) of max/avg covers input rows i * stride_h - pad_h .. + kernel_h - 1, clipped.
 //   max fwd:      y = max of the window (padding never wins; ties keep the first in row-major
 //                 window order; NaN wins); argmax = ih * W + iw in the plane, when requested.

@@ -1,4 +1,4 @@
-// CUDA reductions over the middle axis of x[outer, d, inner] (same math as kernels/cpu/reduce.cpp):
+// CUDA reductions over the middle axis of x[outer, d, inner] (same math as kernels/ref/reduce.cpp):
 //   sum_dim:       y[o, i]     = scale * sum_{k < d} x[o, k, i]
 //   broadcast_dim: dx[o, k, i] = scale * dy[o, i]
 // Sums accumulate in double, also for float32 (the contract of kernels/reduce.h, as on the CPU):

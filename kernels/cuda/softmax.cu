@@ -1,4 +1,4 @@
-// CUDA softmax kernels (same math as kernels/cpu/softmax.cpp). x is viewed as [outer, D, inner];
+// CUDA softmax kernels (same math as kernels/ref/softmax.cpp). x is viewed as [outer, D, inner];
 // every (o, i) is one row of D values.
 //   forward:  m = max_k x_k, s = sum_k exp(x_k - m)
 //             softmax: y = exp(x - m) / s          log_softmax: y = (x - m) - log(s)

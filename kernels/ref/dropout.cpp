@@ -1,4 +1,4 @@
-// CPU dropout kernel: the executable specification of kernels/cuda/dropout.cu.
+// The dropout reference (runs on the CPU): the executable specification of kernels/cuda/dropout.cu.
 //   y[i] = x[i] * (u(i / group) >= p ? scale : 0),   u(k) = philox_uniform(seed, offset, k)
 // (a multiply by 0, like PyTorch's x * mask: also what lets the loops vectorize without branches)
 // group = 1 (dropout): one Philox call yields the 4 uniforms of elements 4b .. 4b + 3 (exactly
@@ -11,7 +11,7 @@
 #include "core/philox.h"
 #include "kernels/dropout.h"
 
-namespace minidl::cpu {
+namespace minidl::ref {
 
 namespace {
 constexpr int64_t kParallelMin = 1 << 14;  // Philox makes each element ~10x dearer than a plain multiply
@@ -55,4 +55,4 @@ INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
 
-}  // namespace minidl::cpu
+}  // namespace minidl::ref

@@ -1,4 +1,4 @@
-// CPU pooling kernels: the executable specification of kernels/cuda/pool.cu.
+// The pooling reference (runs on the CPU): the executable specification of kernels/cuda/pool.cu.
 // Every (n, c) plane is independent; output cell (i, j) of max/avg pooling covers input rows
 // h0 = i * stride_h - pad_h .. h0 + kernel_h - 1 (and the same for columns), clipped to the input.
 //   max_pool2d_fwd: y = max of the window; padding is -inf, so it never wins (every window holds a
@@ -20,7 +20,7 @@
 
 #include "kernels/pool.h"
 
-namespace minidl::cpu {
+namespace minidl::ref {
 
 namespace {
 constexpr int64_t kParallelMin = 1 << 16;  // elements below which threads cost more than they save
@@ -210,4 +210,4 @@ INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
 
-}  // namespace minidl::cpu
+}  // namespace minidl::ref

@@ -1,4 +1,5 @@
-// CPU normalization kernels: batch_norm, group_norm, layer_norm (the executable specification).
+// The normalization reference (runs on the CPU): batch_norm, group_norm, layer_norm, the
+// executable specification of kernels/cuda/norm.cu.
 //
 // Forward. Each normalization picks sets of m values that share one (mean, invstd):
 //   batch_norm: one set per channel c, the m = N*S values x[:, c, :]
@@ -45,7 +46,7 @@
 
 #include "kernels/norm.h"
 
-namespace minidl::cpu {
+namespace minidl::ref {
 namespace {
 
 constexpr int64_t kParallelWork = 1 << 15;  // below this many elements, threads cost more than they save
@@ -351,4 +352,4 @@ INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
 
-}  // namespace minidl::cpu
+}  // namespace minidl::ref

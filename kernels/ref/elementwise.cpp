@@ -1,4 +1,4 @@
-// CPU elementwise kernels: the executable specification of kernels/cuda/elementwise.cu.
+// The elementwise reference (runs on the CPU): the executable specification of kernels/cuda/elementwise.cu.
 //   axpby:    y = alpha * a + beta * b
 //   mul:      y = a * b
 //   affine:   y = x * scale + shift
@@ -9,7 +9,7 @@
 // simd part off, and small arrays would run as scalar loops.
 #include "kernels/elementwise.h"
 
-namespace minidl::cpu {
+namespace minidl::ref {
 
 namespace {
 constexpr int64_t kParallelMin = 1 << 16;  // below this, threads cost more than they save
@@ -55,4 +55,4 @@ INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
 
-}  // namespace minidl::cpu
+}  // namespace minidl::ref

@@ -1,4 +1,4 @@
-// CPU augmentation kernel: the executable specification of kernels/cuda/augment.cu.
+// The augmentation reference (runs on the CPU): the executable specification of kernels/cuda/augment.cu.
 //   crop + flip:  v = in[n, c, y + dy, x' + dx]   (x' = W - 1 - x when flipped), 0 outside the image
 //   normalize:    out = (v / 255 - mean[c]) / std[c]
 //   cutout:       out = 0 on rows [hole_y - s/2, hole_y - s/2 + s) x the same columns, clipped
@@ -9,7 +9,7 @@
 
 #include "kernels/augment.h"
 
-namespace minidl::cpu {
+namespace minidl::ref {
 
 template <class T>
 void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t n, const AugmentConfig& cfg) {
@@ -52,4 +52,4 @@ INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
 
-}  // namespace minidl::cpu
+}  // namespace minidl::ref

@@ -1,4 +1,4 @@
-// CPU reductions over the middle axis of x[outer, d, inner]:
+// The reduction reference (runs on the CPU): sums over the middle axis of x[outer, d, inner]:
 //   sum_dim:       y[o, i]    = scale * sum_{k < d} x[o, k, i]
 //   broadcast_dim: dx[o, k, i] = scale * dy[o, i]
 // Sums accumulate in double so a float sum over millions of elements keeps its precision.
@@ -6,7 +6,7 @@
 
 #include "kernels/reduce.h"
 
-namespace minidl::cpu {
+namespace minidl::ref {
 
 template <class T>
 void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale) {
@@ -59,4 +59,4 @@ INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
 
-}  // namespace minidl::cpu
+}  // namespace minidl::ref

@@ -1,9 +1,10 @@
-// CPU optimizer updates (formulas in kernels/optim_update.h). One fused loop per parameter.
+// The optimizer-update reference (runs on the CPU; formulas in kernels/optim_update.h). One
+// fused loop per parameter.
 #include <cmath>
 
 #include "kernels/optim_update.h"
 
-namespace minidl::cpu {
+namespace minidl::ref {
 
 template <class T>
 void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T dampening, T weight_decay, bool nesterov,
@@ -40,4 +41,4 @@ INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
 
-}  // namespace minidl::cpu
+}  // namespace minidl::ref
