@@ -172,7 +172,7 @@ Prepared prepare(const Case& c, Device dev) {
   if (op == "conv2d") {
     const int64_t K = a["out"], k = a["kernel"];
     Tensor w = leaf({K, C, k, k}), b = a["bias"].get<bool>() ? leaf({K}) : Tensor();
-    const Conv2dOptions opt = Conv2dOptions().stride(a["stride"].get<int64_t>()).padding(a["pad"].get<int64_t>());
+    const auto opt = ops::Conv2dFuncOptions().stride(a["stride"].get<int64_t>()).padding(a["pad"].get<int64_t>());
     p.forward = [=] { return ops::conv2d(x, w, b, opt); };
   } else if (op == "batch_norm") {
     Tensor rm = zeros({C}, o), rv = ones({C}, o), w = leaf({C}), b = leaf({C});
@@ -186,11 +186,11 @@ Prepared prepare(const Case& c, Device dev) {
     Tensor w = leaf(Shape(ns)), b = leaf(Shape(ns));
     p.forward = [=] { return ops::layer_norm(x, ns, w, b); };
   } else if (op == "max_pool2d" || op == "avg_pool2d") {
-    const Pool2dOptions opt(a["kernel"].get<int64_t>());
+    const ops::Pool2dFuncOptions opt(a["kernel"].get<int64_t>());
     const bool max = op == "max_pool2d";
     p.forward = [=] { return max ? ops::max_pool2d(x, opt) : ops::avg_pool2d(x, opt); };
   } else if (op == "adaptive_avg_pool2d") {
-    p.forward = [=] { return ops::adaptive_avg_pool2d(x, 1, 1); };
+    p.forward = [=] { return ops::adaptive_avg_pool2d(x, {1, 1}); };
   } else if (op == "dropout" || op == "dropout2d") {
     const double prob = a["p"];
     const bool d2 = op == "dropout2d";

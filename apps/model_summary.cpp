@@ -19,10 +19,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "Batch size of the input [N, 3, 32, 32]")->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   CLI11_PARSE(app, argc, argv);
   try {
-    models::ModelOptions o;
-    o.norm = nn::parse_norm_kind(norm);
-    o.groups = groups;
-    auto net = models::make_model(model, o);
+    auto net = models::make_model(model, models::ModelOptions().norm(nn::parse_norm_kind(norm)).groups(groups));
     std::cout << nn::summarize(*net, model, {batch, 3, 32, 32}).str();
   } catch (const Error& e) {
     std::cerr << "model_summary: " << e.what() << "\n";

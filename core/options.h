@@ -17,7 +17,7 @@
     name##_ = value;                         \
     return *this;                            \
   }                                          \
-  T name() const { return name##_; }         \
+  const T& name() const { return name##_; }  \
                                              \
  private:                                    \
   T name##_ = init;

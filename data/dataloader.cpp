@@ -22,31 +22,31 @@ constexpr uint64_t kShuffleStream = 0x73687566ull;  // "shuf": distinct from aug
 }  // namespace
 
 DataLoader::DataLoader(const Cifar10& data, DataLoaderOptions options) : data_(data), opt_(std::move(options)) {
-  MINIDL_CHECK(opt_.batch_size_ >= 1, "DataLoader: batch_size must be >= 1, got ", opt_.batch_size_);
-  MINIDL_CHECK(opt_.num_workers_ >= 0 && opt_.num_workers_ <= 64, "DataLoader: workers must be in 0..64, got ",
-               opt_.num_workers_);
-  MINIDL_CHECK(opt_.prefetch_ >= 1, "DataLoader: prefetch must be >= 1 batch, got ", opt_.prefetch_);
+  MINIDL_CHECK(opt_.batch_size() >= 1, "DataLoader: batch_size must be >= 1, got ", opt_.batch_size());
+  MINIDL_CHECK(opt_.workers() >= 0 && opt_.workers() <= 64, "DataLoader: workers must be in 0..64, got ",
+               opt_.workers());
+  MINIDL_CHECK(opt_.prefetch() >= 1, "DataLoader: prefetch must be >= 1 batch, got ", opt_.prefetch());
   MINIDL_CHECK(data_.pixels.size() == data_.labels.size() * static_cast<size_t>(Cifar10::kImageBytes),
                "DataLoader: the dataset has ", data_.labels.size(), " labels but ", data_.pixels.size(),
                " pixel bytes (expected ", Cifar10::kImageBytes, " per image)");
-  MINIDL_CHECK(opt_.device_.is_cpu() || cuda::is_available(), "DataLoader: device ", opt_.device_,
+  MINIDL_CHECK(opt_.device().is_cpu() || cuda::is_available(), "DataLoader: device ", opt_.device(),
                " requested, but no CUDA GPU is available (or minidl was built without CUDA)");
 }
 
 DataLoader::~DataLoader() { stop(); }
 
 int64_t DataLoader::num_batches() const {
-  const int64_t n = data_.size(), b = opt_.batch_size_;
-  return opt_.drop_last_ ? n / b : (n + b - 1) / b;
+  const int64_t n = data_.size(), b = opt_.batch_size();
+  return opt_.drop_last() ? n / b : (n + b - 1) / b;
 }
 
 std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
   const int64_t n = data_.size();
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[i] = i;
-  if (!opt_.shuffle_ || n < 2) return order;
+  if (!opt_.shuffle() || n < 2) return order;
   // Fisher-Yates, swap i with a uniform j in [0, i], random word i of a (seed, epoch) stream.
-  Generator gen(stream_key(opt_.seed_, static_cast<uint64_t>(epoch), kShuffleStream));
+  Generator gen(stream_key(opt_.seed(), static_cast<uint64_t>(epoch), kShuffleStream));
   const uint64_t off = gen.advance(static_cast<uint64_t>(n));
   for (int64_t i = n - 1; i > 0; --i) {
     const uint64_t j = (static_cast<uint64_t>(philox_bits(gen.seed(), off, i)) * static_cast<uint64_t>(i + 1)) >> 32;
@@ -80,7 +80,7 @@ void DataLoader::start_epoch(int64_t epoch) {
   wait_seconds_ = 0;
   // order_, epoch_ and opt_ are fixed from here until the next stop(): the workers read them
   // without the lock (starting a thread orders these writes before its reads).
-  for (int w = 0; w < opt_.num_workers_; ++w) workers_.emplace_back([this] { worker_loop(); });
+  for (int w = 0; w < opt_.workers(); ++w) workers_.emplace_back([this] { worker_loop(); });
 }
 
 void DataLoader::worker_loop() {
@@ -88,7 +88,7 @@ void DataLoader::worker_loop() {
   // worker does not start a team that competes with the training step for the cores.
   omp_set_num_threads(1);
   const int64_t nb = num_batches();
-  const int64_t capacity = std::max(opt_.prefetch_, opt_.num_workers_);
+  const int64_t capacity = std::max(opt_.prefetch(), opt_.workers());
   for (;;) {
     int64_t b;
     {
@@ -110,7 +110,7 @@ void DataLoader::worker_loop() {
 }
 
 DataLoader::Prepared DataLoader::prepare(int64_t b) const {
-  const int64_t begin = b * opt_.batch_size_, end = std::min(begin + opt_.batch_size_, data_.size());
+  const int64_t begin = b * opt_.batch_size(), end = std::min(begin + opt_.batch_size(), data_.size());
   const int64_t n = end - begin, I = Cifar10::kImageBytes;
   Prepared p;
   p.batch.indices.assign(order_.begin() + begin, order_.begin() + end);
@@ -122,11 +122,11 @@ DataLoader::Prepared DataLoader::prepare(int64_t b) const {
     std::memcpy(p.pixels.data() + i * I, data_.image(s), static_cast<size_t>(I));
   }
   p.batch.labels = minidl::labels(labels);
-  p.params = draw_augment_params(opt_.augment_, Cifar10::kHeight, Cifar10::kWidth, opt_.seed_, epoch_,
+  p.params = draw_augment_params(opt_.augment(), Cifar10::kHeight, Cifar10::kWidth, opt_.seed(), epoch_,
                                  p.batch.indices);
-  if (!(opt_.device_.is_cuda() && opt_.gpu_augment_)) {
+  if (!(opt_.device().is_cuda() && opt_.gpu_augment())) {
     p.batch.images = ops::augment(p.pixels.data(), {n, Cifar10::kChannels, Cifar10::kHeight, Cifar10::kWidth},
-                                  p.params, opt_.augment_, Device::cpu());
+                                  p.params, opt_.augment(), Device::cpu());
     p.pixels = {};
     p.params = {};
   }
@@ -139,23 +139,23 @@ Tensor DataLoader::mirrored_images(const Batch& batch) const {
   for (int64_t i = 0; i < n; ++i) std::memcpy(pixels.data() + i * I, data_.image(batch.indices[i]), static_cast<size_t>(I));
   std::vector<AugmentParam> params(static_cast<size_t>(n));
   for (AugmentParam& a : params) a.flip = 1;
-  AugmentOptions o = opt_.augment_;
+  AugmentOptions o = opt_.augment();
   o.crop(false).cutout(false);
   return ops::augment(pixels.data(), {n, Cifar10::kChannels, Cifar10::kHeight, Cifar10::kWidth}, params, o,
-                      opt_.device_);
+                      opt_.device());
 }
 
 Batch DataLoader::finish(Prepared&& p) const {
   Batch out = std::move(p.batch);
-  if (opt_.device_.is_cpu()) return out;
+  if (opt_.device().is_cpu()) return out;
   if (!out.images.defined()) {  // GPU augmentation: upload the uint8 images, augment there
     const int64_t n = out.size();
     out.images = ops::augment(p.pixels.data(), {n, Cifar10::kChannels, Cifar10::kHeight, Cifar10::kWidth}, p.params,
-                              opt_.augment_, opt_.device_);
+                              opt_.augment(), opt_.device());
   } else {
-    out.images = out.images.to(opt_.device_);
+    out.images = out.images.to(opt_.device());
   }
-  out.labels = out.labels.to(opt_.device_);
+  out.labels = out.labels.to(opt_.device());
   return out;
 }
 

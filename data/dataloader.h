@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/options.h"
 #include "core/tensor.h"
 #include "data/cifar10.h"
 #include "kernels/augment.h"
@@ -42,26 +43,16 @@ struct Batch {
 };
 
 // Chained like libtorch: DataLoaderOptions().batch_size(128).shuffle(false).
-struct DataLoaderOptions {
-  int64_t batch_size_ = 128;
-  bool shuffle_ = true;      // a new permutation every epoch, from (seed, epoch)
-  bool drop_last_ = false;   // drop the last, smaller batch
-  int num_workers_ = 2;      // 0: batches are prepared by next() itself
-  int prefetch_ = 4;         // batches prepared ahead at most (at least num_workers)
-  uint64_t seed_ = 0;        // shuffling and augmentation
-  AugmentOptions augment_ = AugmentOptions::normalize_only();
-  Device device_ = Device::cpu();
-  bool gpu_augment_ = true;  // on CUDA: augment on the GPU (else on the workers, then upload)
-
-  DataLoaderOptions& batch_size(int64_t b) { batch_size_ = b; return *this; }
-  DataLoaderOptions& shuffle(bool s) { shuffle_ = s; return *this; }
-  DataLoaderOptions& drop_last(bool d) { drop_last_ = d; return *this; }
-  DataLoaderOptions& workers(int n) { num_workers_ = n; return *this; }
-  DataLoaderOptions& prefetch(int n) { prefetch_ = n; return *this; }
-  DataLoaderOptions& seed(uint64_t s) { seed_ = s; return *this; }
-  DataLoaderOptions& augment(AugmentOptions a) { augment_ = std::move(a); return *this; }
-  DataLoaderOptions& device(Device d) { device_ = d; return *this; }
-  DataLoaderOptions& gpu_augment(bool g) { gpu_augment_ = g; return *this; }
+class DataLoaderOptions {
+  MINIDL_ARG(int64_t, batch_size, 128)
+  MINIDL_ARG(bool, shuffle, true)      // a new permutation every epoch, from (seed, epoch)
+  MINIDL_ARG(bool, drop_last, false)   // drop the last, smaller batch
+  MINIDL_ARG(int, workers, 2)          // worker threads; 0: batches are prepared by next() itself
+  MINIDL_ARG(int, prefetch, 4)         // batches prepared ahead at most (at least workers)
+  MINIDL_ARG(uint64_t, seed, 0)        // shuffling and augmentation
+  MINIDL_ARG(AugmentOptions, augment, AugmentOptions::normalize_only())
+  MINIDL_ARG(Device, device, Device::cpu())
+  MINIDL_ARG(bool, gpu_augment, true)  // on CUDA: augment on the GPU (else on the workers, then upload)
 };
 
 class DataLoader {

@@ -80,18 +80,20 @@ Tensor augment(const uint8_t* images, const Shape& shape, const std::vector<Augm
   MINIDL_CHECK(N == 0 || images != nullptr, "augment: images is null for shape ", shape);
   MINIDL_CHECK(static_cast<int64_t>(params.size()) == N, "augment: expected one parameter set per image (", N,
                " for shape ", shape, "), got ", params.size());
-  MINIDL_CHECK(static_cast<int64_t>(options.mean_.size()) == C && static_cast<int64_t>(options.std_.size()) == C,
-               "augment: mean and std need one value per channel (", C, " for shape ", shape, "), got ",
-               options.mean_.size(), " and ", options.std_.size());
+  const std::vector<double>& mean = options.mean();
+  const std::vector<double>& stddev = options.stddev();
+  MINIDL_CHECK(static_cast<int64_t>(mean.size()) == C && static_cast<int64_t>(stddev.size()) == C,
+               "augment: mean and std need one value per channel (", C, " for shape ", shape, "), got ", mean.size(),
+               " and ", stddev.size());
   for (int64_t c = 0; c < C; ++c)
-    MINIDL_CHECK(options.std_[c] > 0, "augment: std must be positive, got ", options.std_[c], " for channel ", c);
+    MINIDL_CHECK(stddev[c] > 0, "augment: std must be positive, got ", stddev[c], " for channel ", c);
   MINIDL_CHECK(!options.cutout() || options.cutout_size() >= 0, "augment: cutout size must be >= 0, got ",
                options.cutout_size());
 
   AugmentConfig cfg;
   cfg.channels = static_cast<int32_t>(C), cfg.height = static_cast<int32_t>(H), cfg.width = static_cast<int32_t>(W);
   cfg.hole_size = options.cutout() ? static_cast<int32_t>(std::min<int64_t>(options.cutout_size(), 1 << 20)) : 0;
-  for (int64_t c = 0; c < C; ++c) cfg.mean[c] = options.mean_[c], cfg.stddev[c] = options.std_[c];
+  for (int64_t c = 0; c < C; ++c) cfg.mean[c] = mean[c], cfg.stddev[c] = stddev[c];
 
   Tensor y = empty(shape, out.requires_grad(false));
   if (N == 0) return y;

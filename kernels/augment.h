@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/options.h"
 #include "core/tensor.h"
 
 namespace minidl {
@@ -27,25 +28,20 @@ inline const std::vector<double> kCifar10Std = {0.2470, 0.2435, 0.2616};
 
 // Which augmentations run, chained like libtorch: AugmentOptions().cutout(false).
 // normalize_only() is the evaluation transform (no randomness).
-struct AugmentOptions {
-  bool crop_ = true, flip_ = true, cutout_ = true;
-  int64_t pad_ = 4, cutout_size_ = 8;
-  std::vector<double> mean_ = kCifar10Mean, std_ = kCifar10Std;
+class AugmentOptions {
+  MINIDL_ARG(bool, crop, true)        // pad by `pad`, then a random crop of the original size
+  MINIDL_ARG(int64_t, pad, 4)
+  MINIDL_ARG(bool, flip, true)        // random horizontal flip
+  MINIDL_ARG(bool, cutout, true)      // a random square of cutout_size zeroed
+  MINIDL_ARG(int64_t, cutout_size, 8)
+  MINIDL_ARG(std::vector<double>, mean, kCifar10Mean)  // per channel, of the [0, 1] pixels
+  MINIDL_ARG(std::vector<double>, stddev, kCifar10Std)
 
-  AugmentOptions& crop(bool on) { crop_ = on; return *this; }
-  AugmentOptions& pad(int64_t p) { pad_ = p; return *this; }
-  AugmentOptions& flip(bool on) { flip_ = on; return *this; }
-  AugmentOptions& cutout(bool on) { cutout_ = on; return *this; }
-  AugmentOptions& cutout_size(int64_t s) { cutout_size_ = s; return *this; }
+ public:
   AugmentOptions& normalize(std::vector<double> mean, std::vector<double> stddev) {
-    mean_ = std::move(mean), std_ = std::move(stddev);
+    mean_ = std::move(mean), stddev_ = std::move(stddev);
     return *this;
   }
-  bool crop() const { return crop_; }
-  bool flip() const { return flip_; }
-  bool cutout() const { return cutout_; }
-  int64_t pad() const { return pad_; }
-  int64_t cutout_size() const { return cutout_size_; }
   static AugmentOptions normalize_only() { return AugmentOptions().crop(false).flip(false).cutout(false); }
 };
 

@@ -78,20 +78,18 @@ struct Conv2dBackward : Node {
 
 namespace ops {
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o) {
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dFuncOptions& o) {
   check_dim(x, 4, "conv2d", "input", "[N, C, H, W]");
   check_dim(weight, 4, "conv2d", "weight", "[K, C/groups, R, S]");
   check_same_device_dtype("conv2d", {&x, &weight, &bias});
-  MINIDL_CHECK(o.stride_h >= 1 && o.stride_w >= 1, "conv2d: stride must be at least 1, got (", o.stride_h, ", ",
-               o.stride_w, ")");
-  MINIDL_CHECK(o.pad_h >= 0 && o.pad_w >= 0, "conv2d: padding must be non-negative, got (", o.pad_h, ", ", o.pad_w,
-               ")");
-  const int64_t G = o.group_count;
+  MINIDL_CHECK(o.stride().h >= 1 && o.stride().w >= 1, "conv2d: stride must be at least 1, got ", o.stride());
+  MINIDL_CHECK(o.padding().h >= 0 && o.padding().w >= 0, "conv2d: padding must be non-negative, got ", o.padding());
+  const int64_t G = o.groups();
   MINIDL_CHECK(G >= 1, "conv2d: groups must be at least 1, got ", G);
   Conv2dShape s;
   s.N = x.size(0), s.C = x.size(1), s.H = x.size(2), s.W = x.size(3);
   s.K = weight.size(0), s.R = weight.size(2), s.S = weight.size(3);
-  s.stride_h = o.stride_h, s.stride_w = o.stride_w, s.pad_h = o.pad_h, s.pad_w = o.pad_w, s.groups = G;
+  s.stride_h = o.stride().h, s.stride_w = o.stride().w, s.pad_h = o.padding().h, s.pad_w = o.padding().w, s.groups = G;
   MINIDL_CHECK(s.C >= 1 && s.H >= 1 && s.W >= 1, "conv2d: input has an empty channel or spatial size (shape ",
                x.shape(), ")");
   MINIDL_CHECK(s.K >= 1 && s.R >= 1 && s.S >= 1, "conv2d: weight has an empty dimension (shape ", weight.shape(), ")");

@@ -4,26 +4,28 @@
 #pragma once
 #include <cstdint>
 
+#include "core/options.h"
 #include "core/tensor.h"
 #include "kernels/engine.h"
 
 namespace minidl {
 
-// Stride, zero padding and channel groups of a convolution, chained like libtorch:
-//   Conv2dOptions().stride(2).padding(1)
-struct Conv2dOptions {
-  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, group_count = 1;
-  Conv2dOptions& stride(int64_t s) { stride_h = stride_w = s; return *this; }
-  Conv2dOptions& stride(int64_t sh, int64_t sw) { stride_h = sh, stride_w = sw; return *this; }
-  Conv2dOptions& padding(int64_t p) { pad_h = pad_w = p; return *this; }
-  Conv2dOptions& padding(int64_t ph, int64_t pw) { pad_h = ph, pad_w = pw; return *this; }
-  Conv2dOptions& groups(int64_t g) { group_count = g; return *this; }
+namespace ops {
+
+// The geometry of conv2d, chained like libtorch's F::Conv2dFuncOptions (nn::Conv2dOptions, the
+// layer's options, carries the same three):
+//   ops::Conv2dFuncOptions().stride(2).padding(1).groups(4)     (.stride({2, 1}): per axis)
+class Conv2dFuncOptions {
+  MINIDL_ARG(Size2, stride, 1)
+  MINIDL_ARG(Size2, padding, 0)
+  MINIDL_ARG(int64_t, groups, 1)
 };
 
-namespace ops {
 // x [N, C, H, W], weight [K, C/groups, R, S], bias [K] or undefined -> [N, K, P, Q] with
 // P = (H + 2 ph - R) / sh + 1, Q = (W + 2 pw - S) / sw + 1.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), Conv2dOptions options = {});
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+              const Conv2dFuncOptions& options = {});
+
 }  // namespace ops
 
 // The geometry of one convolution, everything the raw kernels need (sizes of x [N, C, H, W],

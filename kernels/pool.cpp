@@ -21,33 +21,30 @@ namespace {
 
 // Checks x and the window, and returns the geometry of the call (PyTorch's rules: floor output
 // size, padding at most half the window so every window holds at least one real element).
-Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dOptions& o) {
+Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const ops::Pool2dFuncOptions& o) {
   check_dim(x, 4, op, "input", "(N, C, H, W)");
   check_same_device_dtype(op, {&x});
-  MINIDL_CHECK(o.kernel_h > 0 && o.kernel_w > 0, op, ": kernel size must be positive, got (", o.kernel_h, ", ",
-               o.kernel_w, ")");
-  MINIDL_CHECK(o.stride_h > 0 && o.stride_w > 0, op, ": stride must be positive, got (", o.stride_h, ", ",
-               o.stride_w, ")");
-  MINIDL_CHECK(o.pad_h >= 0 && o.pad_w >= 0, op, ": padding must be non-negative, got (", o.pad_h, ", ", o.pad_w,
-               ")");
-  MINIDL_CHECK(2 * o.pad_h <= o.kernel_h && 2 * o.pad_w <= o.kernel_w, op, ": padding (", o.pad_h, ", ", o.pad_w,
-               ") must be at most half the kernel (", o.kernel_h, ", ", o.kernel_w, "), as in PyTorch");
+  const Size2 k = o.kernel_size(), st = o.stride(), pad = o.padding();
+  MINIDL_CHECK(k.h > 0 && k.w > 0, op, ": kernel size must be positive, got ", k);
+  MINIDL_CHECK(st.h > 0 && st.w > 0, op, ": stride must be positive, got ", st);
+  MINIDL_CHECK(pad.h >= 0 && pad.w >= 0, op, ": padding must be non-negative, got ", pad);
+  MINIDL_CHECK(2 * pad.h <= k.h && 2 * pad.w <= k.w, op, ": padding ", pad, " must be at most half the kernel ", k,
+               ", as in PyTorch");
   const int64_t H = x.size(2), W = x.size(3);
   // Checked before dividing: C++ division truncates toward zero, so a negative numerator would
   // give an output size of 1 instead of an error.
-  MINIDL_CHECK(H + 2 * o.pad_h >= o.kernel_h && W + 2 * o.pad_w >= o.kernel_w, op, ": the ", o.kernel_h, "x",
-               o.kernel_w, " window is larger than the input of shape ", x.shape(), " padded by (", o.pad_h, ", ",
-               o.pad_w, ")");
+  MINIDL_CHECK(H + 2 * pad.h >= k.h && W + 2 * pad.w >= k.w, op, ": the ", k.h, "x", k.w,
+               " window is larger than the input of shape ", x.shape(), " padded by ", pad);
   MINIDL_CHECK(H * W <= std::numeric_limits<int32_t>::max(), op, ": an input plane of ", H, "x", W,
                " is too large for int32 positions (shape ", x.shape(), ")");
   Pool2dGeometry g;
   g.planes = x.size(0) * x.size(1);
   g.H = H, g.W = W;
-  g.out_h = (H + 2 * o.pad_h - o.kernel_h) / o.stride_h + 1;
-  g.out_w = (W + 2 * o.pad_w - o.kernel_w) / o.stride_w + 1;
-  g.kernel_h = o.kernel_h, g.kernel_w = o.kernel_w;
-  g.stride_h = o.stride_h, g.stride_w = o.stride_w;
-  g.pad_h = o.pad_h, g.pad_w = o.pad_w;
+  g.out_h = (H + 2 * pad.h - k.h) / st.h + 1;
+  g.out_w = (W + 2 * pad.w - k.w) / st.w + 1;
+  g.kernel_h = k.h, g.kernel_w = k.w;
+  g.stride_h = st.h, g.stride_w = st.w;
+  g.pad_h = pad.h, g.pad_w = pad.w;
   return g;
 }
 
@@ -103,7 +100,7 @@ struct AdaptiveAvgPool2dBackward : Node {
 
 namespace ops {
 
-Tensor max_pool2d(const Tensor& x, Pool2dOptions options) {
+Tensor max_pool2d(const Tensor& x, const Pool2dFuncOptions& options) {
   const Pool2dGeometry g = pool_geometry("max_pool2d", x, options);
   Tensor y = empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.options());
   const bool grad = needs_grad({x});
@@ -125,7 +122,7 @@ Tensor max_pool2d(const Tensor& x, Pool2dOptions options) {
   return y;
 }
 
-Tensor avg_pool2d(const Tensor& x, Pool2dOptions options) {
+Tensor avg_pool2d(const Tensor& x, const Pool2dFuncOptions& options) {
   const Pool2dGeometry g = pool_geometry("avg_pool2d", x, options);
   Tensor y = empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.options());
   dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
@@ -141,7 +138,8 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions options) {
   return y;
 }
 
-Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
+Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
+  const int64_t out_h = output_size.h, out_w = output_size.w;
   check_dim(x, 4, "adaptive_avg_pool2d", "input", "(N, C, H, W)");
   check_same_device_dtype("adaptive_avg_pool2d", {&x});
   MINIDL_CHECK(out_h > 0 && out_w > 0, "adaptive_avg_pool2d: output size must be positive, got (", out_h, ", ",

@@ -2,30 +2,33 @@
 #pragma once
 #include <cstdint>
 
+#include "core/options.h"
 #include "core/tensor.h"
 
 namespace minidl {
 
-// Window size, stride (defaults to the window, like PyTorch) and zero padding:
-//   Pool2dOptions(2)   Pool2dOptions(3).stride(2).padding(1)
-struct Pool2dOptions {
-  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h = 0, pad_w = 0;
-  explicit Pool2dOptions(int64_t k) : kernel_h(k), kernel_w(k), stride_h(k), stride_w(k) {}
-  Pool2dOptions(int64_t kh, int64_t kw) : kernel_h(kh), kernel_w(kw), stride_h(kh), stride_w(kw) {}
-  Pool2dOptions& stride(int64_t s) { stride_h = stride_w = s; return *this; }
-  Pool2dOptions& stride(int64_t sh, int64_t sw) { stride_h = sh, stride_w = sw; return *this; }
-  Pool2dOptions& padding(int64_t p) { pad_h = pad_w = p; return *this; }
-  Pool2dOptions& padding(int64_t ph, int64_t pw) { pad_h = ph, pad_w = pw; return *this; }
+namespace ops {
+
+// The window of max_pool2d and avg_pool2d, chained like libtorch's F::MaxPool2dFuncOptions: its
+// size, the stride (the window size unless set, as in PyTorch) and zero padding. The pooling
+// layers take the same struct (nn::MaxPool2dOptions, nn::AvgPool2dOptions).
+//   ops::Pool2dFuncOptions(2)   ops::Pool2dFuncOptions(3).stride(2).padding(1)   ({3, 2}: per axis)
+class Pool2dFuncOptions {
+ public:
+  explicit Pool2dFuncOptions(Size2 kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}
+  MINIDL_ARG(Size2, kernel_size, 1)
+  MINIDL_ARG(Size2, stride, 1)
+  MINIDL_ARG(Size2, padding, 0)
 };
 
-namespace ops {
 // Padding counts as -infinity for max and as 0 (included in the divisor, PyTorch's default
 // count_include_pad=True) for avg. Output size (H + 2 pad - kernel) / stride + 1 (floor).
-Tensor max_pool2d(const Tensor& x, Pool2dOptions options);
-Tensor avg_pool2d(const Tensor& x, Pool2dOptions options);
+Tensor max_pool2d(const Tensor& x, const Pool2dFuncOptions& options);
+Tensor avg_pool2d(const Tensor& x, const Pool2dFuncOptions& options);
 // Output [N, C, out_h, out_w]; cell (i, j) averages rows floor(i H / out_h) .. ceil((i+1) H / out_h) - 1
-// (and the same for columns). (1, 1) is global average pooling.
-Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);
+// (and the same for columns). output_size (1, 1) is global average pooling.
+Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
+
 }  // namespace ops
 
 // The sizes of one max/avg pooling call: x [planes, H, W] -> y [planes, out_h, out_w], where

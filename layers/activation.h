@@ -1,7 +1,9 @@
 // Parameter-free layers: ReLU, LogSoftmax, Flatten, Identity.
+//   nn::ReLU relu;   nn::LogSoftmax(1);   nn::Flatten flat(nn::FlattenOptions().start_dim(1));
 #pragma once
 #include <cstdint>
 
+#include "core/options.h"
 #include "kernels/elementwise.h"
 #include "kernels/softmax.h"
 #include "kernels/view.h"
@@ -9,38 +11,52 @@
 
 namespace minidl::nn {
 
-class ReLU : public Module {
+class ReLUImpl : public Module {
  public:
   Tensor forward(const Tensor& x) override { return ops::relu(x); }
-  std::string type_name() const override { return "ReLU"; }
+};
+MINIDL_MODULE(ReLU);
+
+class LogSoftmaxOptions {
+ public:
+  LogSoftmaxOptions(int64_t dim) : dim_(dim) {}  // NOLINT: implicit, so LogSoftmax(1) reads well
+  MINIDL_ARG(int64_t, dim, 1)
 };
 
-class LogSoftmax : public Module {
+class LogSoftmaxImpl : public Module {
  public:
-  explicit LogSoftmax(int64_t dim = 1) : dim_(dim) {}
-  Tensor forward(const Tensor& x) override { return ops::log_softmax(x, dim_); }
-  std::string type_name() const override { return "LogSoftmax"; }
-  std::string extra_repr() const override { return minidl::str("dim=", dim_); }
+  explicit LogSoftmaxImpl(const LogSoftmaxOptions& options) : options_(options) {}
+  Tensor forward(const Tensor& x) override { return ops::log_softmax(x, options_.dim()); }
+  std::string extra_repr() const override { return minidl::str("dim=", options_.dim()); }
 
  private:
-  int64_t dim_;
+  LogSoftmaxOptions options_;
+};
+MINIDL_MODULE(LogSoftmax);
+
+// Merges dims start_dim..end_dim (by default everything after the batch: [N, C, H, W] -> [N, CHW]).
+class FlattenOptions {
+  MINIDL_ARG(int64_t, start_dim, 1)
+  MINIDL_ARG(int64_t, end_dim, -1)
 };
 
-class Flatten : public Module {
+class FlattenImpl : public Module {
  public:
-  explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1) : start_(start_dim), end_(end_dim) {}
-  Tensor forward(const Tensor& x) override { return ops::flatten(x, start_, end_); }
-  std::string type_name() const override { return "Flatten"; }
-  std::string extra_repr() const override { return minidl::str("start_dim=", start_, ", end_dim=", end_); }
+  explicit FlattenImpl(const FlattenOptions& options = {}) : options_(options) {}
+  Tensor forward(const Tensor& x) override { return ops::flatten(x, options_.start_dim(), options_.end_dim()); }
+  std::string extra_repr() const override {
+    return minidl::str("start_dim=", options_.start_dim(), ", end_dim=", options_.end_dim());
+  }
 
  private:
-  int64_t start_, end_;
+  FlattenOptions options_;
 };
+MINIDL_MODULE(Flatten);
 
-class Identity : public Module {
+class IdentityImpl : public Module {
  public:
   Tensor forward(const Tensor& x) override { return x; }
-  std::string type_name() const override { return "Identity"; }
 };
+MINIDL_MODULE(Identity);
 
 }  // namespace minidl::nn

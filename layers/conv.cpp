@@ -6,43 +6,44 @@
 
 namespace minidl::nn {
 
-Conv2d::Conv2d(const Conv2dOptions& o) : options_(o) {
-  const int64_t g = o.geometry.group_count;
-  MINIDL_CHECK(o.in > 0 && o.out > 0 && o.kernel_h > 0 && o.kernel_w > 0, "Conv2d: sizes must be positive, got in=",
-               o.in, " out=", o.out, " kernel=", o.kernel_h, "x", o.kernel_w);
-  MINIDL_CHECK(g > 0 && o.in % g == 0 && o.out % g == 0, "Conv2d: groups=", g, " must divide in_channels=", o.in,
-               " and out_channels=", o.out);
-  const int64_t fan_in = o.in / g * o.kernel_h * o.kernel_w;
-  weight = empty({o.out, o.in / g, o.kernel_h, o.kernel_w});
+Conv2dImpl::Conv2dImpl(const Conv2dOptions& o) : options_(o) {
+  const int64_t g = o.groups(), in = o.in_channels(), out = o.out_channels();
+  const Size2 k = o.kernel_size();
+  MINIDL_CHECK(in > 0 && out > 0 && k.h > 0 && k.w > 0, "Conv2d: sizes must be positive, got in=", in, " out=", out,
+               " kernel=", k.h, "x", k.w);
+  MINIDL_CHECK(g > 0 && in % g == 0 && out % g == 0, "Conv2d: groups=", g, " must divide in_channels=", in,
+               " and out_channels=", out);
+  const int64_t fan_in = in / g * k.h * k.w;
+  weight = empty({out, in / g, k.h, k.w});
   init::default_uniform_(weight, fan_in);
   weight = register_parameter("weight", weight);
-  if (o.with_bias) {
-    bias = empty({o.out});
+  if (o.bias()) {
+    bias = empty({out});
     init::default_uniform_(bias, fan_in);
     bias = register_parameter("bias", bias);
   }
 }
 
-Tensor Conv2d::forward(const Tensor& x) {
-  if (!options_.standardize_weight) return ops::conv2d(x, weight, bias, options_.geometry);
-  const Tensor as_groups = ops::reshape(weight, {1, options_.out, weight.numel() / options_.out, 1});
-  const Tensor w_hat = ops::reshape(ops::group_norm(as_groups, options_.out, Tensor(), Tensor(), 1e-5), weight.shape().dims());
-  return ops::conv2d(x, w_hat, bias, options_.geometry);
+Tensor Conv2dImpl::forward(const Tensor& x) {
+  if (!options_.standardize()) return ops::conv2d(x, weight, bias, options_.func());
+  const int64_t out = options_.out_channels();
+  const Tensor as_groups = ops::reshape(weight, {1, out, weight.numel() / out, 1});
+  const Tensor w_hat = ops::reshape(ops::group_norm(as_groups, out, Tensor(), Tensor(), 1e-5), weight.shape().dims());
+  return ops::conv2d(x, w_hat, bias, options_.func());
 }
 
-ReceptiveField Conv2d::receptive_field(ReceptiveField in, const Shape&) const {
-  return {in.size + (options_.kernel_h - 1) * in.jump, in.jump * options_.geometry.stride_h};
+ReceptiveField Conv2dImpl::receptive_field(ReceptiveField in, const Shape&) const {
+  return {in.size + (options_.kernel_size().h - 1) * in.jump, in.jump * options_.stride().h};
 }
 
-std::string Conv2d::extra_repr() const {
+std::string Conv2dImpl::extra_repr() const {
   const auto& o = options_;
-  const auto& g = o.geometry;
-  std::string s = minidl::str(o.in, ", ", o.out, ", kernel_size=(", o.kernel_h, ", ", o.kernel_w, ")");
-  if (g.stride_h != 1 || g.stride_w != 1) s += minidl::str(", stride=(", g.stride_h, ", ", g.stride_w, ")");
-  if (g.pad_h != 0 || g.pad_w != 0) s += minidl::str(", padding=(", g.pad_h, ", ", g.pad_w, ")");
-  if (g.group_count != 1) s += minidl::str(", groups=", g.group_count);
-  if (!o.with_bias) s += ", bias=False";
-  if (o.standardize_weight) s += ", weight_standardization=True";
+  std::string s = minidl::str(o.in_channels(), ", ", o.out_channels(), ", kernel_size=", o.kernel_size());
+  if (o.stride() != Size2(1)) s += minidl::str(", stride=", o.stride());
+  if (o.padding() != Size2(0)) s += minidl::str(", padding=", o.padding());
+  if (o.groups() != 1) s += minidl::str(", groups=", o.groups());
+  if (!o.bias()) s += ", bias=False";
+  if (o.standardize()) s += ", weight_standardization=True";
   return s;
 }
 

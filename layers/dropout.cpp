@@ -4,14 +4,14 @@
 
 namespace minidl::nn {
 
-Dropout::Dropout(double p) : p_(p) {
-  MINIDL_CHECK(p >= 0.0 && p <= 1.0, "Dropout: p must be in [0, 1], got ", p);
+DropoutImpl::DropoutImpl(const DropoutOptions& o) : options_(o) {
+  MINIDL_CHECK(o.p() >= 0.0 && o.p() <= 1.0, "Dropout: p must be in [0, 1], got ", o.p());
 }
-Tensor Dropout::forward(const Tensor& x) { return ops::dropout(x, p_, training_); }
+Tensor DropoutImpl::forward(const Tensor& x) { return ops::dropout(x, options_.p(), training_); }
 
-Dropout2d::Dropout2d(double p) : p_(p) {
-  MINIDL_CHECK(p >= 0.0 && p <= 1.0, "Dropout2d: p must be in [0, 1], got ", p);
+Dropout2dImpl::Dropout2dImpl(const Dropout2dOptions& o) : options_(o) {
+  MINIDL_CHECK(o.p() >= 0.0 && o.p() <= 1.0, "Dropout2d: p must be in [0, 1], got ", o.p());
 }
-Tensor Dropout2d::forward(const Tensor& x) { return ops::dropout2d(x, p_, training_); }
+Tensor Dropout2dImpl::forward(const Tensor& x) { return ops::dropout2d(x, options_.p(), training_); }
 
 }  // namespace minidl::nn

@@ -1,31 +1,40 @@
 // Dropout layers: active in training mode, identity in eval mode.
+//   nn::Dropout drop(0.5);   nn::Dropout2d drop2(nn::Dropout2dOptions(0.1));
 #pragma once
+#include "core/options.h"
 #include "layers/module.h"
 
 namespace minidl::nn {
 
-// Zeroes each element with probability p, scaling survivors by 1/(1-p).
-class Dropout : public Module {
+class DropoutOptions {
  public:
-  explicit Dropout(double p = 0.5);
+  DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, so Dropout(0.2) reads well
+  MINIDL_ARG(double, p, 0.5)
+};
+using Dropout2dOptions = DropoutOptions;
+
+// Zeroes each element with probability p, scaling survivors by 1/(1-p).
+class DropoutImpl : public Module {
+ public:
+  explicit DropoutImpl(const DropoutOptions& options = {});
   Tensor forward(const Tensor& x) override;
-  std::string type_name() const override { return "Dropout"; }
-  std::string extra_repr() const override { return minidl::str("p=", p_); }
+  std::string extra_repr() const override { return minidl::str("p=", options_.p()); }
 
  private:
-  double p_;
+  DropoutOptions options_;
 };
+MINIDL_MODULE(Dropout);
 
 // Zeroes whole channels of [N, C, H, W] with probability p.
-class Dropout2d : public Module {
+class Dropout2dImpl : public Module {
  public:
-  explicit Dropout2d(double p = 0.5);
+  explicit Dropout2dImpl(const Dropout2dOptions& options = {});
   Tensor forward(const Tensor& x) override;
-  std::string type_name() const override { return "Dropout2d"; }
-  std::string extra_repr() const override { return minidl::str("p=", p_); }
+  std::string extra_repr() const override { return minidl::str("p=", options_.p()); }
 
  private:
-  double p_;
+  Dropout2dOptions options_;
 };
+MINIDL_MODULE(Dropout2d);
 
 }  // namespace minidl::nn

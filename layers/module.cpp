@@ -1,6 +1,12 @@
 #include "layers/module.h"
 
+#include <cstdlib>
 #include <set>
+#include <typeinfo>
+
+#if defined(__GNUG__)
+#include <cxxabi.h>
+#endif
 
 #include "core/autograd.h"
 
@@ -14,6 +20,26 @@ void check_name(const std::string& name, const std::string& what) {
                "register_", what, ": invalid name '", name, "' (non-empty, no dots)");
 }
 }  // namespace
+
+std::string Module::type_name() const {
+  const char* mangled = typeid(*this).name();
+  std::string name = mangled;
+#if defined(__GNUG__)
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  if (status == 0 && demangled) name = demangled;
+  std::free(demangled);
+#endif
+  // Drop the namespaces of the class itself ("minidl::nn::Conv2dImpl"; not those inside template
+  // arguments), then "Impl".
+  const size_t args = name.find('<');
+  const size_t scope = name.rfind("::", args);
+  if (scope != std::string::npos) name = name.substr(scope + 2);
+  const std::string impl = "Impl";
+  if (name.size() > impl.size() && name.compare(name.size() - impl.size(), impl.size(), impl) == 0)
+    name.resize(name.size() - impl.size());
+  return name;
+}
 
 ForwardObserver* Module::observer() { return g_observer; }
 void Module::set_observer(ForwardObserver* o) { g_observer = o; }

@@ -4,54 +4,60 @@
 
 namespace minidl::nn {
 
-BatchNorm2d::BatchNorm2d(int64_t num_features, double eps, double momentum, bool affine)
-    : c_(num_features), eps_(eps), momentum_(momentum) {
-  MINIDL_CHECK(c_ > 0, "BatchNorm2d: num_features must be positive, got ", c_);
-  if (affine) {
-    weight = register_parameter("weight", ones({c_}));
-    bias = register_parameter("bias", zeros({c_}));
+BatchNorm2dImpl::BatchNorm2dImpl(const BatchNorm2dOptions& o) : options_(o) {
+  const int64_t c = o.num_features();
+  MINIDL_CHECK(c > 0, "BatchNorm2d: num_features must be positive, got ", c);
+  if (o.affine()) {
+    weight = register_parameter("weight", ones({c}));
+    bias = register_parameter("bias", zeros({c}));
   }
-  running_mean = register_buffer("running_mean", zeros({c_}));
-  running_var = register_buffer("running_var", ones({c_}));
+  running_mean = register_buffer("running_mean", zeros({c}));
+  running_var = register_buffer("running_var", ones({c}));
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
-  return ops::batch_norm(x, running_mean, running_var, weight, bias, training_, momentum_, eps_);
+Tensor BatchNorm2dImpl::forward(const Tensor& x) {
+  return ops::batch_norm(x, running_mean, running_var, weight, bias, training_, options_.momentum(), options_.eps());
 }
 
-std::string BatchNorm2d::extra_repr() const {
-  return minidl::str(c_, ", eps=", eps_, ", momentum=", momentum_, ", affine=", weight.defined() ? "True" : "False");
+std::string BatchNorm2dImpl::extra_repr() const {
+  return minidl::str(options_.num_features(), ", eps=", options_.eps(), ", momentum=", options_.momentum(),
+                     ", affine=", weight.defined() ? "True" : "False");
 }
 
-GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, double eps, bool affine)
-    : groups_(num_groups), c_(num_channels), eps_(eps) {
-  MINIDL_CHECK(groups_ > 0 && c_ > 0 && c_ % groups_ == 0, "GroupNorm: num_groups=", groups_,
-               " must divide num_channels=", c_);
-  if (affine) {
-    weight = register_parameter("weight", ones({c_}));
-    bias = register_parameter("bias", zeros({c_}));
-  }
-}
-
-Tensor GroupNorm::forward(const Tensor& x) { return ops::group_norm(x, groups_, weight, bias, eps_); }
-
-std::string GroupNorm::extra_repr() const {
-  return minidl::str(groups_, ", ", c_, ", eps=", eps_, ", affine=", weight.defined() ? "True" : "False");
-}
-
-LayerNorm::LayerNorm(std::vector<int64_t> normalized_shape, double eps, bool elementwise_affine)
-    : shape_(std::move(normalized_shape)), eps_(eps) {
-  MINIDL_CHECK(!shape_.empty(), "LayerNorm: normalized_shape must not be empty");
-  if (elementwise_affine) {
-    weight = register_parameter("weight", ones(Shape(shape_)));
-    bias = register_parameter("bias", zeros(Shape(shape_)));
+GroupNormImpl::GroupNormImpl(const GroupNormOptions& o) : options_(o) {
+  const int64_t groups = o.num_groups(), c = o.num_channels();
+  MINIDL_CHECK(groups > 0 && c > 0 && c % groups == 0, "GroupNorm: num_groups=", groups,
+               " must divide num_channels=", c);
+  if (o.affine()) {
+    weight = register_parameter("weight", ones({c}));
+    bias = register_parameter("bias", zeros({c}));
   }
 }
 
-Tensor LayerNorm::forward(const Tensor& x) { return ops::layer_norm(x, shape_, weight, bias, eps_); }
+Tensor GroupNormImpl::forward(const Tensor& x) {
+  return ops::group_norm(x, options_.num_groups(), weight, bias, options_.eps());
+}
 
-std::string LayerNorm::extra_repr() const {
-  return minidl::str(Shape(shape_), ", eps=", eps_, ", elementwise_affine=", weight.defined() ? "True" : "False");
+std::string GroupNormImpl::extra_repr() const {
+  return minidl::str(options_.num_groups(), ", ", options_.num_channels(), ", eps=", options_.eps(),
+                     ", affine=", weight.defined() ? "True" : "False");
+}
+
+LayerNormImpl::LayerNormImpl(const LayerNormOptions& o) : options_(o) {
+  MINIDL_CHECK(!o.normalized_shape().empty(), "LayerNorm: normalized_shape must not be empty");
+  if (o.elementwise_affine()) {
+    weight = register_parameter("weight", ones(Shape(o.normalized_shape())));
+    bias = register_parameter("bias", zeros(Shape(o.normalized_shape())));
+  }
+}
+
+Tensor LayerNormImpl::forward(const Tensor& x) {
+  return ops::layer_norm(x, options_.normalized_shape(), weight, bias, options_.eps());
+}
+
+std::string LayerNormImpl::extra_repr() const {
+  return minidl::str(Shape(options_.normalized_shape()), ", eps=", options_.eps(),
+                     ", elementwise_affine=", weight.defined() ? "True" : "False");
 }
 
 NormKind parse_norm_kind(const std::string& s) {
@@ -70,14 +76,14 @@ const char* norm_kind_name(NormKind k) {
   return "?";
 }
 
-std::shared_ptr<Module> make_norm(NormKind kind, int64_t channels, int64_t groups) {
+AnyModule make_norm(NormKind kind, int64_t channels, int64_t groups) {
   switch (kind) {
-    case NormKind::Batch: return std::make_shared<BatchNorm2d>(channels);
+    case NormKind::Batch: return BatchNorm2d(channels);
     case NormKind::Group:
       MINIDL_CHECK(groups > 0 && channels % groups == 0, "group norm: ", groups, " groups do not divide ", channels,
                    " channels; pick a group count that divides every layer width");
-      return std::make_shared<GroupNorm>(groups, channels);
-    case NormKind::Layer: return std::make_shared<GroupNorm>(1, channels);
+      return GroupNorm(groups, channels);
+    case NormKind::Layer: return GroupNorm(1, channels);
   }
   MINIDL_FAIL("make_norm: unknown norm kind");
 }

@@ -4,15 +4,15 @@
 
 namespace minidl::nn {
 
-Residual::Residual(std::shared_ptr<Module> main, std::shared_ptr<Module> shortcut, bool relu_after)
-    : relu_after_(relu_after) {
-  main_ = register_module("main", std::move(main));
-  if (shortcut) shortcut_ = register_module("shortcut", std::move(shortcut));
+ResidualImpl::ResidualImpl(AnyModule main, AnyModule shortcut, const ResidualOptions& options) : options_(options) {
+  MINIDL_CHECK(main, "Residual: the main branch is empty");
+  main_ = register_module("main", main);
+  if (shortcut) shortcut_ = register_module("shortcut", shortcut);
 }
 
-Tensor Residual::forward(const Tensor& x) {
-  Tensor y = ops::add((*main_)(x), shortcut_ ? (*shortcut_)(x) : x);
-  return relu_after_ ? ops::relu(y) : y;
+Tensor ResidualImpl::forward(const Tensor& x) {
+  Tensor y = ops::add(main_(x), shortcut_ ? shortcut_(x) : x);
+  return options_.relu_after() ? ops::relu(y) : y;
 }
 
 }  // namespace minidl::nn

@@ -24,8 +24,8 @@ int64_t steepest_descent_index(const std::vector<double>& losses, int64_t skip_s
 
 LRFinderResult lr_find(Optimizer& opt, const std::function<Tensor()>& batch_loss, const NamedTensors& state,
                        const LRFinderOptions& o) {
-  MINIDL_CHECK(o.start_lr > 0 && o.end_lr > o.start_lr && o.num_iter >= 2, "lr_find: need 0 < start_lr < end_lr and "
-               "num_iter >= 2, got start_lr=", o.start_lr, " end_lr=", o.end_lr, " num_iter=", o.num_iter);
+  MINIDL_CHECK(o.start_lr() > 0 && o.end_lr() > o.start_lr() && o.num_iter() >= 2, "lr_find: need 0 < start_lr < end_lr and "
+               "num_iter >= 2, got start_lr=", o.start_lr(), " end_lr=", o.end_lr(), " num_iter=", o.num_iter());
   // Snapshot what training will change: weights, buffers and the optimizer's state.
   std::vector<Tensor> saved_state;
   for (const auto& [name, t] : state) saved_state.push_back(t.detach().clone());
@@ -34,26 +34,26 @@ LRFinderResult lr_find(Optimizer& opt, const std::function<Tensor()>& batch_loss
 
   LRFinderResult r;
   double best = 0;
-  for (int64_t it = 0; it < o.num_iter; ++it) {
-    const double frac = static_cast<double>(it) / static_cast<double>(o.num_iter - 1);
-    const double lr = o.exponential ? o.start_lr * std::pow(o.end_lr / o.start_lr, frac)
-                                    : o.start_lr + (o.end_lr - o.start_lr) * frac;
+  for (int64_t it = 0; it < o.num_iter(); ++it) {
+    const double frac = static_cast<double>(it) / static_cast<double>(o.num_iter() - 1);
+    const double lr = o.exponential() ? o.start_lr() * std::pow(o.end_lr() / o.start_lr(), frac)
+                                    : o.start_lr() + (o.end_lr() - o.start_lr()) * frac;
     opt.set_lr(lr);
     opt.zero_grad();
     Tensor loss = batch_loss();
     loss.backward();
     opt.step();
     double l = loss.item();
-    if (!r.losses.empty()) l = o.smooth * l + (1 - o.smooth) * r.losses.back();
+    if (!r.losses.empty()) l = o.smooth() * l + (1 - o.smooth()) * r.losses.back();
     r.lrs.push_back(lr);
     r.losses.push_back(l);
     if (it == 0 || l < best) best = l;
-    if (!std::isfinite(l) || l > o.diverge_factor * best) {
+    if (!std::isfinite(l) || l > o.diverge_factor() * best) {
       r.diverged = true;
       break;
     }
   }
-  r.suggested_index = steepest_descent_index(r.losses, o.skip_start, o.skip_end);
+  r.suggested_index = steepest_descent_index(r.losses, o.skip_start(), o.skip_end());
   if (r.suggested_index >= 0) r.suggested_lr = r.lrs[r.suggested_index];
 
   {

@@ -13,20 +13,22 @@
 #include <functional>
 #include <vector>
 
+#include "core/options.h"
 #include "core/tensor.h"
 #include "optim/optimizer.h"
 
 namespace minidl::optim {
 
-struct LRFinderOptions {
-  double start_lr = 1e-7;
-  double end_lr = 10.0;
-  int64_t num_iter = 100;
-  bool exponential = true;    // false: linear sweep
-  double smooth = 0.05;       // smoothed = smooth * loss + (1 - smooth) * previous smoothed
-  double diverge_factor = 5;  // stop when smoothed loss > diverge_factor * best smoothed loss
-  int64_t skip_start = 10;    // points ignored at each end when suggesting
-  int64_t skip_end = 5;
+// LRFinderOptions().start_lr(1e-6).num_iter(100)
+class LRFinderOptions {
+  MINIDL_ARG(double, start_lr, 1e-7)
+  MINIDL_ARG(double, end_lr, 10.0)
+  MINIDL_ARG(int64_t, num_iter, 100)
+  MINIDL_ARG(bool, exponential, true)    // false: linear sweep
+  MINIDL_ARG(double, smooth, 0.05)       // smoothed = smooth * loss + (1 - smooth) * previous smoothed
+  MINIDL_ARG(double, diverge_factor, 5)  // stop when smoothed loss > diverge_factor * best smoothed loss
+  MINIDL_ARG(int64_t, skip_start, 10)    // points ignored at each end when suggesting
+  MINIDL_ARG(int64_t, skip_end, 5)
 };
 
 struct LRFinderResult {

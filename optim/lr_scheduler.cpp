@@ -32,14 +32,16 @@ void MultiStepLR::step() {
   opt_.set_lr(base_lr_ * std::pow(gamma_, static_cast<double>(passed)));
 }
 
-ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, Options o) : LRScheduler(opt), o_(o) {
-  MINIDL_CHECK(o.factor < 1.0 && o.factor > 0.0, "ReduceLROnPlateau: factor must be in (0, 1), got ", o.factor);
-  best_ = o.mode == Mode::Min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, const ReduceLROnPlateauOptions& o) : LRScheduler(opt), o_(o) {
+  MINIDL_CHECK(o.factor() < 1.0 && o.factor() > 0.0, "ReduceLROnPlateau: factor must be in (0, 1), got ", o.factor());
+  const double inf = std::numeric_limits<double>::infinity();
+  best_ = o.mode() == PlateauMode::Min ? inf : -inf;
 }
 
 bool ReduceLROnPlateau::is_better(double a) const {
-  if (o_.mode == Mode::Min) return o_.relative_threshold ? a < best_ * (1.0 - o_.threshold) : a < best_ - o_.threshold;
-  return o_.relative_threshold ? a > best_ * (1.0 + o_.threshold) : a > best_ + o_.threshold;
+  const double t = o_.threshold();
+  if (o_.mode() == PlateauMode::Min) return o_.relative_threshold() ? a < best_ * (1.0 - t) : a < best_ - t;
+  return o_.relative_threshold() ? a > best_ * (1.0 + t) : a > best_ + t;
 }
 
 void ReduceLROnPlateau::step(double metric) {
@@ -54,10 +56,10 @@ void ReduceLROnPlateau::step(double metric) {
     --cooldown_counter_;
     num_bad_epochs_ = 0;  // ignore bad epochs while cooling down
   }
-  if (num_bad_epochs_ > o_.patience) {
-    const double old_lr = opt_.lr(), new_lr = std::max(old_lr * o_.factor, o_.min_lr);
-    if (old_lr - new_lr > o_.eps) opt_.set_lr(new_lr);
-    cooldown_counter_ = o_.cooldown;
+  if (num_bad_epochs_ > o_.patience()) {
+    const double old_lr = opt_.lr(), new_lr = std::max(old_lr * o_.factor(), o_.min_lr());
+    if (old_lr - new_lr > o_.eps()) opt_.set_lr(new_lr);
+    cooldown_counter_ = o_.cooldown();
     num_bad_epochs_ = 0;
   }
 }

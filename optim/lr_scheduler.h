@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/options.h"
 #include "optim/optimizer.h"
 
 namespace minidl::optim {
@@ -57,21 +58,22 @@ class MultiStepLR : public LRScheduler {
 
 // Divides lr by 1/factor when the metric has not improved (by more than threshold, relative or
 // absolute) for more than `patience` epochs; then waits `cooldown` epochs. Never below min_lr.
+//   ReduceLROnPlateau(opt, ReduceLROnPlateauOptions().factor(0.5).patience(2))   (torch's defaults otherwise)
+enum class PlateauMode { Min, Max };
+class ReduceLROnPlateauOptions {
+  MINIDL_ARG(PlateauMode, mode, PlateauMode::Min)
+  MINIDL_ARG(double, factor, 0.1)
+  MINIDL_ARG(int64_t, patience, 10)
+  MINIDL_ARG(double, threshold, 1e-4)
+  MINIDL_ARG(bool, relative_threshold, true)  // torch's threshold_mode='rel' (false: 'abs')
+  MINIDL_ARG(int64_t, cooldown, 0)
+  MINIDL_ARG(double, min_lr, 0.0)
+  MINIDL_ARG(double, eps, 1e-8)
+};
+
 class ReduceLROnPlateau : public LRScheduler {
  public:
-  enum class Mode { Min, Max };
-  struct Options {
-    Mode mode = Mode::Min;
-    double factor = 0.1;
-    int64_t patience = 10;
-    double threshold = 1e-4;
-    bool relative_threshold = true;  // torch's threshold_mode='rel' (false: 'abs')
-    int64_t cooldown = 0;
-    double min_lr = 0.0;
-    double eps = 1e-8;
-  };
-  explicit ReduceLROnPlateau(Optimizer& opt) : ReduceLROnPlateau(opt, Options{}) {}
-  ReduceLROnPlateau(Optimizer& opt, Options options);
+  explicit ReduceLROnPlateau(Optimizer& opt, const ReduceLROnPlateauOptions& options = {});
   void step(double metric);
   void step_epoch(double val_loss) override { step(val_loss); }
   std::string name() const override { return "ReduceLROnPlateau"; }
@@ -80,7 +82,7 @@ class ReduceLROnPlateau : public LRScheduler {
 
  private:
   bool is_better(double a) const;
-  Options o_;
+  ReduceLROnPlateauOptions o_;
   double best_;
   int64_t num_bad_epochs_ = 0, cooldown_counter_ = 0;
 };

@@ -213,7 +213,7 @@ TEST_CASE("cuda sweep: conv2d", "[cuda][sweep]") {
     const int64_t H = std::max(d.small() + 2, R - 2 * ph), W = std::max(d.medium(), S - 2 * pw), N = d.pick({1, 2, 3});
     const Tensor x = random({N, C, H, W}, dt, d), w = random({K, Cg, R, S}, dt, d);
     const Tensor b = d.coin() ? random({K}, dt, d) : Tensor();
-    const Conv2dOptions o = Conv2dOptions().stride(sh, sw).padding(ph, pw).groups(groups);
+    const auto o = ops::Conv2dFuncOptions().stride({sh, sw}).padding({ph, pw}).groups(groups);
     const std::string what = "x " + str(x.shape()) + " w " + str(w.shape()) + " stride (" + std::to_string(sh) + ", " +
                              std::to_string(sw) + ") pad (" + std::to_string(ph) + ", " + std::to_string(pw) +
                              ") groups " + std::to_string(groups);
@@ -227,19 +227,19 @@ TEST_CASE("cuda sweep: pooling", "[cuda][sweep]") {
   for (int i = 0; i < 40; ++i) {
     const DType dt = dtype_of_case(i);
     const int64_t kh = d.pick({1, 2, 3, 4, 5}), kw = d.coin() ? kh : d.pick({1, 2, 3});
-    Pool2dOptions o(kh, kw);
-    o.stride(d.pick({1, 2, 3}), d.pick({1, 2, 3})).padding(d.range(0, kh / 2), d.range(0, kw / 2));
+    const int64_t sh = d.pick({1, 2, 3}), sw = d.pick({1, 2, 3}), ph = d.range(0, kh / 2), pw = d.range(0, kw / 2);
+    const auto o = ops::Pool2dFuncOptions({kh, kw}).stride({sh, sw}).padding({ph, pw});
     const int64_t H = std::max(d.small(), kh), W = std::max(d.medium(), kw);
     const Shape s{d.pick({1, 2, 3}), d.pick({1, 3, 5, 16}), H, W};
     const Tensor x = random(s, dt, d);
     const std::string what = str(s) + " kernel " + std::to_string(kh) + "x" + std::to_string(kw) + " stride (" +
-                             std::to_string(o.stride_h) + ", " + std::to_string(o.stride_w) + ") pad (" +
-                             std::to_string(o.pad_h) + ", " + std::to_string(o.pad_w) + ")";
+                             std::to_string(sh) + ", " + std::to_string(sw) + ") pad (" + std::to_string(ph) + ", " +
+                             std::to_string(pw) + ")";
     check_op("max_pool2d " + what, [o](const auto& in) { return ops::max_pool2d(in[0], o); }, {x}, {true}, d.seed());
     check_op("avg_pool2d " + what, [o](const auto& in) { return ops::avg_pool2d(in[0], o); }, {x}, {true}, d.seed());
     const int64_t oh = d.range(1, H + 2), ow = d.range(1, W + 2);
     check_op("adaptive_avg_pool2d " + str(s) + " -> " + std::to_string(oh) + "x" + std::to_string(ow),
-             [oh, ow](const auto& in) { return ops::adaptive_avg_pool2d(in[0], oh, ow); }, {x}, {true}, d.seed());
+             [oh, ow](const auto& in) { return ops::adaptive_avg_pool2d(in[0], {oh, ow}); }, {x}, {true}, d.seed());
   }
 }
 

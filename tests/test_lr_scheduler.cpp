@@ -122,11 +122,7 @@ TEST_CASE("StepLR and MultiStepLR match torch", "[scheduler]") {
 
 TEST_CASE("ReduceLROnPlateau matches torch", "[scheduler]") {
   SGD opt({param()}, SGDOptions(1.0));
-  ReduceLROnPlateau::Options o;
-  o.factor = 0.5;
-  o.patience = 2;
-  o.cooldown = 1;
-  ReduceLROnPlateau s(opt, o);
+  ReduceLROnPlateau s(opt, ReduceLROnPlateauOptions().factor(0.5).patience(2).cooldown(1));
   const std::vector<double> metrics = {1.0, 0.9, 0.95, 0.96, 0.97, 0.9, 0.91, 0.92, 0.93, 0.5, 0.6, 0.7};
   const std::vector<double> want = {1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25};
   for (size_t e = 0; e < metrics.size(); ++e) {

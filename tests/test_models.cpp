@@ -78,9 +78,7 @@ TEST_CASE("summary receptive fields follow the windows", "[models][summary]") {
 }
 
 TEST_CASE("a group count that does not divide the widths is a clear error", "[models][errors]") {
-  models::ModelOptions o;
-  o.norm = nn::NormKind::Group;
-  o.groups = 3;
+  const auto o = models::ModelOptions().norm(nn::NormKind::Group).groups(3);
   CHECK_THROWS_WITH(models::make_model("skipnet48k", o), Catch::Contains("3 groups") && Catch::Contains("8, 16, 32"));
   CHECK_THROWS_WITH(models::make_model("nosuchnet"), Catch::Contains("skipnet48k"));
 }

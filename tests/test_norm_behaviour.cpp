@@ -126,10 +126,10 @@ TEST_CASE("norm behaviour: layer norm is group norm with one group", "[norm_beha
     for (int64_t s = 0; s < H * W; ++s) g_full.push_back(gamma[c]), b_full.push_back(beta[c]);
   CHECK_CLOSE(ops::group_norm(x, 1, f64(gamma, {C}), f64(beta, {C})),
               ops::layer_norm(x, {C, H, W}, f64(g_full, {C, H, W}), f64(b_full, {C, H, W})), 1e-12, 1e-12);
-  CHECK(nn::GroupNorm(1, C).num_parameters() == 2 * C);
-  CHECK(nn::LayerNorm({C, H, W}).num_parameters() == 2 * C * H * W);
+  CHECK(nn::GroupNorm(1, C)->num_parameters() == 2 * C);
+  CHECK(nn::LayerNorm(nn::LayerNormOptions({C, H, W}))->num_parameters() == 2 * C * H * W);
   // The zoo's "layer" norm is GroupNorm(1, C).
-  CHECK(nn::make_norm(nn::NormKind::Layer, C, 0)->str() == nn::GroupNorm(1, C).str());
+  CHECK(nn::make_norm(nn::NormKind::Layer, C, 0)->str() == nn::GroupNorm(1, C)->str());
 }
 
 TEST_CASE("norm behaviour: instance norm is group norm with C groups, and batch norm of one sample",
@@ -169,8 +169,8 @@ TEST_CASE("norm behaviour: parameters and buffers", "[norm_behaviour]") {
   const int64_t C = 12;
   // Batch norm: 2*C parameters (weight = gamma, bias = beta) and 2*C buffer values.
   nn::BatchNorm2d bn(C);
-  CHECK(bn.num_parameters() == 2 * C);
-  const NamedTensors bufs = bn.named_buffers();
+  CHECK(bn->num_parameters() == 2 * C);
+  const NamedTensors bufs = bn->named_buffers();
   REQUIRE(bufs.size() == 2);
   CHECK(bufs[0].first == "running_mean");
   CHECK(bufs[1].first == "running_var");
@@ -179,15 +179,15 @@ TEST_CASE("norm behaviour: parameters and buffers", "[norm_behaviour]") {
   CHECK(values(bufs[1].second) == std::vector<double>(C, 1.0));
   CHECK_FALSE(bufs[0].second.requires_grad());
   // Buffers are state: in state_dict (saved with a checkpoint), not in parameters() (not trained).
-  CHECK(bn.parameters().size() == 2);
-  CHECK(bn.state_dict().size() == 4);
+  CHECK(bn->parameters().size() == 2);
+  CHECK(bn->state_dict().size() == 4);
   // Group and layer norm: the same 2*C parameters for every group count, and no buffers at all
   // (their mean and variance are recomputed for every sample, never stored).
   for (int64_t G : {1, 2, 3, 4, 6, 12}) {
     nn::GroupNorm gn(G, C);
-    CHECK(gn.num_parameters() == 2 * C);
-    CHECK(gn.named_buffers().empty());
-    CHECK(gn.weight.shape() == Shape{C});
+    CHECK(gn->num_parameters() == 2 * C);
+    CHECK(gn->named_buffers().empty());
+    CHECK(gn->weight.shape() == Shape{C});
   }
   // So every zoo model has one parameter count whatever its norm; only batch norm adds buffers.
   for (const std::string name : {"convnet39k", "skipnet48k", "c10net48k"}) {
@@ -195,9 +195,7 @@ TEST_CASE("norm behaviour: parameters and buffers", "[norm_behaviour]") {
     int64_t counts[3], buffers[3];
     int i = 0;
     for (nn::NormKind k : {nn::NormKind::Batch, nn::NormKind::Group, nn::NormKind::Layer}) {
-      models::ModelOptions o;
-      o.norm = k;
-      const auto model = models::make_model(name, o);
+      const auto model = models::make_model(name, models::ModelOptions().norm(k));
       counts[i] = model->num_parameters();
       buffers[i] = 0;
       for (const auto& [n, b] : model->named_buffers()) buffers[i] += b.numel();
@@ -218,22 +216,22 @@ TEST_CASE("norm behaviour: train and eval", "[norm_behaviour]") {
   // depend on the other samples of its batch.
   for (int64_t G : {1, 3}) {
     nn::GroupNorm gn(G, 6);
-    gn.train();
+    gn->train();
     const Tensor y_train = gn(x);
-    gn.eval();
+    gn->eval();
     CHECK(values(gn(x)) == values(y_train));
     CHECK(values(gn(x.slice_rows(1, 2).clone())) == values(y_train.slice_rows(1, 2)));
   }
   // Batch norm: training normalizes with the batch's statistics and updates the running ones...
   nn::BatchNorm2d bn(6);
   const Tensor y_train = bn(x);
-  CHECK(values(bn.running_mean) != std::vector<double>(6, 0.0));
+  CHECK(values(bn->running_mean) != std::vector<double>(6, 0.0));
   // ...eval normalizes with the running statistics and leaves them alone; each sample on its own.
-  bn.eval();
-  const auto rm = values(bn.running_mean), rv = values(bn.running_var);
+  bn->eval();
+  const auto rm = values(bn->running_mean), rv = values(bn->running_var);
   const Tensor y_eval = bn(x);
-  CHECK(values(bn.running_mean) == rm);
-  CHECK(values(bn.running_var) == rv);
+  CHECK(values(bn->running_mean) == rm);
+  CHECK(values(bn->running_var) == rv);
   CHECK(close_ratio(y_eval, y_train, 1e-2, 1e-2) > 1.0);
   CHECK(values(bn(x.slice_rows(1, 2).clone())) == values(y_eval.slice_rows(1, 2)));
   // In eval mode batch norm is a fixed per-channel affine map: y = (x - rm) / sqrt(rv + eps).
@@ -261,7 +259,7 @@ TEST_CASE("norm behaviour: momentum weighs the new batch, running_var is unbiase
   // Training itself normalizes with the biased variance: y = (x - 3.5) / sqrt(5.25).
   const auto y = values(ops::batch_norm(x, {}, {}, {}, {}, true, 0.1, 0.0));
   CHECK(y[7] == Approx(3.5 / std::sqrt(5.25)).epsilon(1e-12));
-  CHECK(nn::BatchNorm2d(3).extra_repr().find("momentum=0.1") != std::string::npos);
+  CHECK(nn::BatchNorm2d(3)->extra_repr().find("momentum=0.1") != std::string::npos);
 }
 
 TEST_CASE("norm behaviour: the backward removes the mean and the xhat direction of each set", "[norm_behaviour]") {

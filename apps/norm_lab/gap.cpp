@@ -39,13 +39,13 @@ void run_train_eval_gap(const Lab& lab) {
   section("2. Batch norm's train/eval gap against the batch size");
   // Running statistics the way training makes them: momentum 0.1, batches of 128, 4 passes.
   nn::BatchNorm2d bn(C);
-  bn.train();
+  bn->train();
   int64_t steps = 0;
   for (int pass = 0; pass < 4; ++pass)
     for (int64_t i = 0; i + 128 <= P; i += 128, ++steps) bn(lab.pool.slice_rows(i, i + 128));
   const SetStats pop = set_stats(lab.pool, {"channel", 0});
   double dmean = 0, dvar = 0;
-  const std::vector<float> rm = bn.running_mean.to_vector<float>(), rv = bn.running_var.to_vector<float>();
+  const std::vector<float> rm = bn->running_mean.to_vector<float>(), rv = bn->running_var.to_vector<float>();
   for (int64_t c = 0; c < C; ++c) {
     dmean = std::max(dmean, std::fabs(rm[c] - pop.mean[c]) / pop.std[c]);
     dvar = std::max(dvar, std::fabs(rv[c] / (pop.std[c] * pop.std[c]) - 1));
@@ -57,7 +57,7 @@ void run_train_eval_gap(const Lab& lab) {
 
   nn::GroupNorm gn(G, C), ln(1, C);
   // Whole-set outputs: a sample's output in any smaller batch must be the same.
-  gn.eval(), ln.eval(), bn.eval();
+  gn->eval(), ln->eval(), bn->eval();
   const Tensor gn_all = gn(lab.held_out), ln_all = ln(lab.held_out), bn_eval_all = bn(lab.held_out);
 
   std::printf("\nThe %lld held-out images in batches of B. rms(train - eval): root mean square difference of the\n"
@@ -74,7 +74,7 @@ void run_train_eval_gap(const Lab& lab) {
     for (int64_t i = 0; i < Q; i += B) {
       const Tensor xb = lab.held_out.slice_rows(i, i + B);
       // Training mode without touching the running statistics (they stay undefined here).
-      const Tensor y_train = ops::batch_norm(xb, {}, {}, bn.weight, bn.bias, true);
+      const Tensor y_train = ops::batch_norm(xb, {}, {}, bn->weight, bn->bias, true);
       const Tensor y_eval = bn(xb);  // eval mode: the running statistics
       gap_sq += sum_sq_diff(y_train, y_eval);
       bn_dep = std::max(bn_dep, max_abs_diff(y_eval, bn_eval_all.slice_rows(i, i + B)));
@@ -90,9 +90,9 @@ void run_train_eval_gap(const Lab& lab) {
       // Group and layer norm: train and eval mode, and the whole-set output.
       for (auto [m, all, gap, dep] : {std::make_tuple(&gn, &gn_all, &gn_gap, &gn_dep),
                                       std::make_tuple(&ln, &ln_all, &ln_gap, &ln_dep)}) {
-        m->train();
+        (*m)->train();
         const Tensor a = (*m)(xb);
-        m->eval();
+        (*m)->eval();
         const Tensor b = (*m)(xb);
         *gap = std::max(*gap, max_abs_diff(a, b));
         *dep = std::max(*dep, max_abs_diff(b, all->slice_rows(i, i + B)));

@@ -49,9 +49,7 @@ void run_gradient_scale(const Lab& lab) {
   std::vector<std::string> conv_names, norm_names;
   for (nn::NormKind kind : {nn::NormKind::Batch, nn::NormKind::Group, nn::NormKind::Layer}) {
     manual_seed(lab.seed);
-    models::ModelOptions o;
-    o.norm = kind;
-    auto model = models::make_model(lab.model, o);
+    auto model = models::make_model(lab.model, models::ModelOptions().norm(kind));
     model->train();
     std::string name = nn::norm_kind_name(kind);
     if (kind == nn::NormKind::Group)

@@ -136,12 +136,9 @@ void find_lr(Run& run, bool resuming) {
       }
       return step_loss(run, b).second;
     };
-    optim::LRFinderOptions lo;
-    lo.start_lr = 1e-6;
-    lo.end_lr = 10;
-    lo.num_iter = 100;
     run.model->train();
-    const auto found = optim::lr_find(*run.opt, next_loss, run.model->state_dict(), lo);
+    const auto found = optim::lr_find(*run.opt, next_loss, run.model->state_dict(),
+                                      optim::LRFinderOptions().start_lr(1e-6).end_lr(10).num_iter(100));
     MINIDL_CHECK(found.suggested_index >= 0, "LR finder: the loss curve is too short to suggest a learning rate (",
                  found.lrs.size(), " points before divergence); set --lr / --max-lr yourself");
     std::printf("LR finder: suggested learning rate %.3g (steepest descent of the loss, %zu points%s)\n",

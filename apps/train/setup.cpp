@@ -28,12 +28,11 @@ AugmentOptions augment_options(const std::string& a) {
 
 std::shared_ptr<nn::Module> make_recipe_model(const Recipe& r) {
   manual_seed(r.seed);
-  models::ModelOptions mo;
-  mo.norm = nn::parse_norm_kind(r.norm);
-  mo.groups = r.groups;
-  mo.dropout = r.dropout;
-  mo.weight_standardization = r.weight_std;
-  return models::make_model(r.model, mo);
+  return models::make_model(r.model, models::ModelOptions()
+                                         .norm(nn::parse_norm_kind(r.norm))
+                                         .groups(r.groups)
+                                         .dropout(r.dropout)
+                                         .weight_standardization(r.weight_std));
 }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const Recipe& r, const std::vector<Tensor>& params) {
@@ -57,10 +56,7 @@ std::unique_ptr<optim::LRScheduler> make_scheduler(const Recipe& r, optim::Optim
   if (r.scheduler == "plateau") {
     // Steps on the test loss: train_cifar has no validation split, so this schedule looks at
     // the test set (documented in --help); prefer onecycle or step for honest test numbers.
-    optim::ReduceLROnPlateau::Options o;
-    o.factor = r.gamma;
-    o.patience = 2;
-    return std::make_unique<optim::ReduceLROnPlateau>(opt, o);
+    return std::make_unique<optim::ReduceLROnPlateau>(opt, optim::ReduceLROnPlateauOptions().factor(r.gamma).patience(2));
   }
   return nullptr;
 }

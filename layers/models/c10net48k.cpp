@@ -10,22 +10,22 @@ namespace minidl::models {
 using namespace blocks;
 
 std::shared_ptr<nn::Module> c10net48k(const ModelOptions& o) {
-  auto net = std::make_shared<nn::Sequential>();
+  nn::Sequential net;
   auto stage = [&](int64_t in, int64_t out) {  // conv -> norm -> relu -> dropout2d
-    append(*net, {conv(in, out, 3, 1, true), norm(o, out), relu(), dropout2d(o.dropout)});
+    append(net, {conv(in, out, 3, 1, true), norm(o, out), relu(), dropout2d(o.dropout())});
   };
   stage(3, 16);
   stage(16, 16);
-  append(*net, {conv(16, 8, 1, 0, true), maxpool(2)});
+  append(net, {conv(16, 8, 1, 0, true), maxpool(2)});
   stage(8, 32);
   stage(32, 32);
   stage(32, 32);
-  append(*net, {conv(32, 16, 1, 0, true), maxpool(2)});
+  append(net, {conv(32, 16, 1, 0, true), maxpool(2)});
   stage(16, 32);
   stage(32, 32);
   stage(32, 32);
-  append(*net, {avgpool(8), conv(32, 10, 1, 0, true), flatten(), log_softmax()});
-  return net;
+  append(net, {avgpool(8), conv(32, 10, 1, 0, true), flatten(), log_softmax()});
+  return net.ptr();
 }
 
 }  // namespace minidl::models

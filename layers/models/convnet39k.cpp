@@ -10,23 +10,23 @@ namespace minidl::models {
 using namespace blocks;
 
 std::shared_ptr<nn::Module> convnet39k(const ModelOptions& o) {
-  auto net = std::make_shared<nn::Sequential>();
+  nn::Sequential net;
   auto stage = [&](int64_t in, int64_t out, int64_t pad) {  // conv -> relu -> norm (-> dropout)
-    append(*net, {conv(in, out, 3, pad), relu(), norm(o, out)});
-    if (o.dropout > 0) net->push_back(dropout(o.dropout));
+    append(net, {conv(in, out, 3, pad), relu(), norm(o, out)});
+    if (o.dropout() > 0) net->push_back(dropout(o.dropout()));
   };
   stage(3, 16, 0);
   stage(16, 32, 0);
-  append(*net, {conv(32, 16, 1, 0), maxpool(2)});
+  append(net, {conv(32, 16, 1, 0), maxpool(2)});
   stage(16, 16, 0);
   stage(16, 32, 0);
   stage(32, 32, 1);
-  append(*net, {conv(32, 16, 1, 0), maxpool(2)});
+  append(net, {conv(32, 16, 1, 0), maxpool(2)});
   stage(16, 16, 1);
   stage(16, 32, 1);
   stage(32, 32, 1);
-  append(*net, {avgpool(5), conv(32, 10, 1, 0), flatten(), log_softmax()});
-  return net;
+  append(net, {avgpool(5), conv(32, 10, 1, 0), flatten(), log_softmax()});
+  return net.ptr();
 }
 
 }  // namespace minidl::models

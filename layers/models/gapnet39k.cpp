@@ -10,22 +10,22 @@ namespace minidl::models {
 using namespace blocks;
 
 std::shared_ptr<nn::Module> gapnet39k(const ModelOptions& o) {
-  auto net = std::make_shared<nn::Sequential>();
+  nn::Sequential net;
   auto stage = [&](int64_t in, int64_t out, int64_t pad) {  // conv -> relu -> norm -> dropout
-    append(*net, {conv(in, out, 3, pad), relu(), norm(o, out), dropout(o.dropout)});
+    append(net, {conv(in, out, 3, pad), relu(), norm(o, out), dropout(o.dropout())});
   };
   stage(3, 10, 0);
   stage(10, 20, 0);
-  append(*net, {conv(20, 10, 1, 0), maxpool(2)});
+  append(net, {conv(20, 10, 1, 0), maxpool(2)});
   stage(10, 20, 1);
   stage(20, 30, 1);
   stage(30, 40, 1);
-  append(*net, {conv(40, 10, 1, 0), maxpool(2)});
+  append(net, {conv(40, 10, 1, 0), maxpool(2)});
   stage(10, 20, 0);
   stage(20, 30, 0);
   stage(30, 40, 0);
-  append(*net, {avgpool(1), conv(40, 10, 1, 0), flatten(), log_softmax()});
-  return net;
+  append(net, {avgpool(1), conv(40, 10, 1, 0), flatten(), log_softmax()});
+  return net.ptr();
 }
 
 }  // namespace minidl::models

@@ -24,22 +24,22 @@ namespace {
 using namespace blocks;
 
 // A bias-free convolution, weight-standardized when the options ask for it.
-ModulePtr wconv(const ModelOptions& o, int64_t in, int64_t out, int64_t kernel, int64_t padding, int64_t stride = 1,
+AnyModule wconv(const ModelOptions& o, int64_t in, int64_t out, int64_t kernel, int64_t padding, int64_t stride = 1,
                 int64_t groups = 1) {
-  return std::make_shared<nn::Conv2d>(nn::Conv2dOptions(in, out, kernel).padding(padding).stride(stride).groups(groups)
-                                          .bias(false).standardize(o.weight_standardization));
+  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(padding).stride(stride).groups(groups).bias(false)
+                        .standardize(o.weight_standardization()));
 }
 
 // Depthwise 3x3 (carrying the stride) then pointwise 1x1: 9*in + in*out weights instead of 9*in*out.
-ModulePtr separable(const ModelOptions& o, int64_t in, int64_t out, int64_t stride) {
+AnyModule separable(const ModelOptions& o, int64_t in, int64_t out, int64_t stride) {
   return seq({wconv(o, in, in, 3, 1, stride, in), wconv(o, in, out, 1, 0)});
 }
 
 // relu(norm2(conv2(relu(norm1(conv1(x))))) + shortcut(x)); conv2 may be depthwise-separable and
 // the shortcut is a strided 1x1 conv + norm when the shape changes.
-class BasicBlock : public nn::Module {
+class BasicBlockImpl : public nn::Module {
  public:
-  BasicBlock(int64_t in, int64_t out, int64_t stride, bool separable2, const ModelOptions& o) {
+  BasicBlockImpl(int64_t in, int64_t out, int64_t stride, bool separable2, const ModelOptions& o) {
     conv1 = register_module("conv1", wconv(o, in, out, 3, 1, stride));
     norm1 = register_module("norm1", norm(o, out));
     conv2 = register_module("conv2", separable2 ? separable(o, out, out, 1) : wconv(o, out, out, 3, 1));
@@ -48,31 +48,34 @@ class BasicBlock : public nn::Module {
       shortcut = register_module("shortcut", seq({wconv(o, in, out, 1, 0, stride), norm(o, out)}));
   }
   Tensor forward(const Tensor& x) override {
-    Tensor h = ops::relu((*norm1)((*conv1)(x)));
-    h = (*norm2)((*conv2)(h));
-    return ops::relu(ops::add(h, shortcut ? (*shortcut)(x) : x));
+    Tensor h = ops::relu(norm1(conv1(x)));
+    h = norm2(conv2(h));
+    return ops::relu(ops::add(h, shortcut ? shortcut(x) : x));
   }
-  std::string type_name() const override { return "BasicBlock"; }
 
  private:
-  ModulePtr conv1, norm1, conv2, norm2, shortcut;
+  AnyModule conv1{nullptr}, norm1{nullptr}, conv2{nullptr}, norm2{nullptr}, shortcut{nullptr};
 };
+MINIDL_MODULE(BasicBlock);
 
 }  // namespace
 
 std::shared_ptr<nn::Module> minidl50k(const ModelOptions& o) {
-  auto net = std::make_shared<nn::Sequential>();
+  nn::Sequential net;
   net->register_module("stem", seq({wconv(o, 3, 24, 3, 1), norm(o, 24), relu()}));
-  net->register_module("stage1", std::make_shared<BasicBlock>(24, 24, 1, false, o));
-  net->register_module("stage2", std::make_shared<BasicBlock>(24, 48, 2, true, o));
-  net->register_module("stage2b", std::make_shared<nn::Residual>(
+  const auto relu_after = nn::ResidualOptions().relu_after(true);
+  net->register_module("stage1", BasicBlock(24, 24, 1, false, o));
+  net->register_module("stage2", BasicBlock(24, 48, 2, true, o));
+  net->register_module("stage2b", std::make_shared<nn::ResidualImpl>(
                                       seq({separable(o, 48, 48, 1), norm(o, 48), relu(), separable(o, 48, 48, 1), norm(o, 48)}),
-                                      nullptr, /*relu_after=*/true));
-  net->register_module("stage3", std::make_shared<nn::Residual>(
+                                      nullptr, relu_after));
+  // Both branches are arguments of one call: keep it one call (with make_shared), since the
+  // order C++ leaves unspecified here decides which weights are drawn first.
+  net->register_module("stage3", std::make_shared<nn::ResidualImpl>(
                                      seq({separable(o, 48, 80, 2), norm(o, 80), relu(), separable(o, 80, 80, 1), norm(o, 80)}),
-                                     seq({wconv(o, 48, 80, 1, 0, 2), norm(o, 80)}), /*relu_after=*/true));
-  net->register_module("head", seq({std::make_shared<nn::AdaptiveAvgPool2d>(1), flatten(), std::make_shared<nn::Linear>(80, 10)}));
-  return net;
+                                     seq({wconv(o, 48, 80, 1, 0, 2), norm(o, 80)}), relu_after));
+  net->register_module("head", seq({nn::AdaptiveAvgPool2d(1), flatten(), nn::Linear(80, 10)}));
+  return net.ptr();
 }
 
 }  // namespace minidl::models

@@ -15,18 +15,17 @@ using namespace blocks;
 std::shared_ptr<nn::Module> resnet9(const ModelOptions& o) {
   auto conv_pool = [&](int64_t in, int64_t out) { return seq({conv(in, out, 3, 1), maxpool(2), norm(o, out), relu()}); };
   auto residual = [&](int64_t c) {
-    return std::make_shared<nn::Residual>(
-        seq({conv(c, c, 3, 1), norm(o, c), relu(), conv(c, c, 3, 1), norm(o, c), relu()}));
+    return nn::Residual(seq({conv(c, c, 3, 1), norm(o, c), relu(), conv(c, c, 3, 1), norm(o, c), relu()}));
   };
-  auto net = std::make_shared<nn::Sequential>();
-  net->register_module("prep", seq({conv(3, 64, 3, 1), relu(), norm(o, 64), dropout(o.dropout)}));
+  nn::Sequential net;
+  net->register_module("prep", seq({conv(3, 64, 3, 1), relu(), norm(o, 64), dropout(o.dropout())}));
   net->register_module("layer1", conv_pool(64, 128));
   net->register_module("res1", residual(128));
   net->register_module("layer2", conv_pool(128, 256));
   net->register_module("layer3", conv_pool(256, 512));
   net->register_module("res2", residual(512));
-  net->register_module("head", seq({maxpool(4), flatten(), std::make_shared<nn::Linear>(512, 10)}));
-  return net;
+  net->register_module("head", seq({maxpool(4), flatten(), nn::Linear(512, 10)}));
+  return net.ptr();
 }
 
 }  // namespace minidl::models

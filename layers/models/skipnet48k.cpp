@@ -15,36 +15,37 @@ namespace minidl::models {
 namespace {
 using namespace blocks;
 
-class SkipBlock : public nn::Module {
+class SkipBlockImpl : public nn::Module {
  public:
-  SkipBlock(int64_t in, int64_t out, int64_t stride, const ModelOptions& o) {
+  SkipBlockImpl(int64_t in, int64_t out, int64_t stride, const ModelOptions& o) {
     conv1 = register_module("conv1", conv(in, out, 3, 1, false, stride));
     norm1 = register_module("norm1", norm(o, out));
-    drop1 = register_module("drop1", dropout2d(o.dropout));
+    drop1 = register_module("drop1", dropout2d(o.dropout()));
     conv2 = register_module("conv2", conv(out, out, 3, 1));
     norm2 = register_module("norm2", norm(o, out));
-    drop2 = register_module("drop2", dropout2d(o.dropout));
+    drop2 = register_module("drop2", dropout2d(o.dropout()));
     if (in != out || stride != 1) downsampler = register_module("downsampler", conv(in, out, 1, 0, false, stride));
   }
   Tensor forward(const Tensor& x) override {
-    Tensor h = ops::relu((*drop1)((*norm1)((*conv1)(x))));
-    h = (*drop2)((*norm2)((*conv2)(h)));
-    return ops::relu(ops::add(h, downsampler ? (*downsampler)(x) : x));
+    Tensor h = ops::relu(drop1(norm1(conv1(x))));
+    h = drop2(norm2(conv2(h)));
+    return ops::relu(ops::add(h, downsampler ? downsampler(x) : x));
   }
-  std::string type_name() const override { return "SkipBlock"; }
 
  private:
-  ModulePtr conv1, norm1, drop1, conv2, norm2, drop2, downsampler;
+  AnyModule conv1{nullptr}, norm1{nullptr}, drop1{nullptr}, conv2{nullptr}, norm2{nullptr}, drop2{nullptr},
+      downsampler{nullptr};
 };
+MINIDL_MODULE(SkipBlock);
 
 }  // namespace
 
 std::shared_ptr<nn::Module> skipnet48k(const ModelOptions& o) {
-  auto net = std::make_shared<nn::Sequential>();
+  nn::Sequential net;
   auto block = [&](const char* name, int64_t in, int64_t out, int64_t stride) {
-    net->register_module(name, std::make_shared<SkipBlock>(in, out, stride, o));
+    net->register_module(name, SkipBlock(in, out, stride, o));
   };
-  net->register_module("conv1", seq({conv(3, 8, 3, 1), norm(o, 8), dropout2d(o.dropout), relu()}));
+  net->register_module("conv1", seq({conv(3, 8, 3, 1), norm(o, 8), dropout2d(o.dropout()), relu()}));
   block("conv2", 8, 8, 1);
   block("tran1", 8, 16, 2);
   block("conv3", 16, 16, 1);
@@ -54,9 +55,8 @@ std::shared_ptr<nn::Module> skipnet48k(const ModelOptions& o) {
   block("conv6", 16, 16, 1);
   block("conv7", 16, 16, 1);
   block("conv8", 16, 32, 1);
-  net->register_module("tran3", seq({std::make_shared<nn::AdaptiveAvgPool2d>(1), conv(32, 10, 1, 0), flatten(),
-                                     log_softmax()}));
-  return net;
+  net->register_module("tran3", seq({nn::AdaptiveAvgPool2d(1), conv(32, 10, 1, 0), flatten(), log_softmax()}));
+  return net.ptr();
 }
 
 }  // namespace minidl::models

@@ -36,18 +36,18 @@ const ModelInfo& model_info(const std::string& name) {
 
 std::shared_ptr<nn::Module> make_model(const std::string& name, ModelOptions o) {
   const ModelInfo& info = model_info(name);
-  if (o.groups <= 0) o.groups = info.default_groups;
-  if (o.dropout < 0) o.dropout = info.default_dropout;
-  MINIDL_CHECK(o.dropout <= 1.0, name, ": dropout must be in [0, 1], got ", o.dropout);
+  if (o.groups() <= 0) o.groups(info.default_groups);
+  if (o.dropout() < 0) o.dropout(info.default_dropout);
+  MINIDL_CHECK(o.dropout() <= 1.0, name, ": dropout must be in [0, 1], got ", o.dropout());
   // Reference architectures are kept exactly as published; only minidl's own model has the option.
-  MINIDL_CHECK(!o.weight_standardization || name == "minidl50k", name, ": weight standardization is available for "
+  MINIDL_CHECK(!o.weight_standardization() || name == "minidl50k", name, ": weight standardization is available for "
                "minidl50k only (the reference models are kept as published)");
-  if (o.norm == nn::NormKind::Group) {
+  if (o.norm() == nn::NormKind::Group) {
     for (int64_t w : info.norm_widths) {
-      if (w % o.groups == 0) continue;
+      if (w % o.groups() == 0) continue;
       std::string widths;
       for (int64_t v : info.norm_widths) widths += (widths.empty() ? "" : ", ") + std::to_string(v);
-      MINIDL_FAIL(name, ": group norm with ", o.groups, " groups does not divide the ", w,
+      MINIDL_FAIL(name, ": group norm with ", o.groups(), " groups does not divide the ", w,
                   "-channel layers (normalized widths: ", widths, "; default groups: ", info.default_groups, ")");
     }
   }

@@ -2,7 +2,8 @@
 // counts from their published summaries) plus minidl's own, each buildable with batch, group or
 // layer normalization.
 //
-//   auto model = models::make_model("skipnet48k", {nn::NormKind::Group});
+//   auto model = models::make_model("skipnet48k", models::ModelOptions().norm(nn::NormKind::Group));
+//   Tensor logp = (*model)(images);
 //
 // Group norm needs a group count that divides every normalized width; each model has a default
 // (ModelInfo::default_groups), overridable through ModelOptions::groups.
@@ -12,18 +13,22 @@
 #include <string>
 #include <vector>
 
+#include "core/options.h"
 #include "layers/module.h"
 #include "layers/norm.h"
 
 namespace minidl::models {
 
-struct ModelOptions {
-  nn::NormKind norm = nn::NormKind::Batch;
-  int64_t groups = 0;     // group norm's group count; 0 = the model's default
-  double dropout = -1.0;  // dropout probability; negative = the model's default
+class ModelOptions {
+ public:
+  // Implicit, so make_model("skipnet48k", nn::NormKind::Group) reads well.
+  ModelOptions(nn::NormKind norm = nn::NormKind::Batch) : norm_(norm) {}  // NOLINT
+  MINIDL_ARG(nn::NormKind, norm, nn::NormKind::Batch)
+  MINIDL_ARG(int64_t, groups, 0)     // group norm's group count; 0 = the model's default
+  MINIDL_ARG(double, dropout, -1.0)  // dropout probability; negative = the model's default
   // Weight-standardized convolutions (nn::Conv2dOptions::standardize); only the models whose
   // builder reads it (minidl50k) use it.
-  bool weight_standardization = false;
+  MINIDL_ARG(bool, weight_standardization, false)
 };
 
 struct ModelInfo {
