@@ -216,7 +216,7 @@ Tensor empty(const Shape& shape, TensorOptions options) {
 }
 
 Tensor full(const Shape& shape, double value, TensorOptions options) {
-  Tensor t = empty(shape, options.requires_grad(false));
+  Tensor t = empty(shape, TensorOptions(options).requires_grad(false));
   t.fill_(value);
   if (options.requires_grad()) t.requires_grad_(true);
   return t;

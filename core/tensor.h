@@ -3,7 +3,7 @@
 //
 //   Tensor x = minidl::randn({128, 3, 32, 32});          // float32 on the CPU
 //   Tensor w = minidl::zeros({16, 3, 3, 3}, TensorOptions().requires_grad(true));
-//   Tensor y = ops::conv2d(x, w, {}, Conv2dOptions().padding(1));
+//   Tensor y = ops::conv2d(x, w, {}, ops::Conv2dFuncOptions().padding(1));
 //   ops::sum(y).backward();                              // w.grad() now holds dL/dw
 //
 // Data moves between devices only through to(Device). Every misuse (wrong dtype, shapes that do
@@ -19,6 +19,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/shape.h"
 #include "core/storage.h"
 
@@ -28,22 +29,15 @@ class Node;
 class Tensor;
 
 // Options for factories, chained like libtorch: TensorOptions().dtype(DType::Float64).requires_grad(true)
+// (minidl's one options style, core/options.h: the setters change the object and return it.)
 class TensorOptions {
  public:
   TensorOptions() = default;
   TensorOptions(DType d) : dtype_(d) {}    // NOLINT: implicit, so zeros(s, DType::Float64) reads well
   TensorOptions(Device d) : device_(d) {}  // NOLINT
-  TensorOptions dtype(DType d) const { auto o = *this; o.dtype_ = d; return o; }
-  TensorOptions device(Device d) const { auto o = *this; o.device_ = d; return o; }
-  TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
-  DType dtype() const { return dtype_; }
-  Device device() const { return device_; }
-  bool requires_grad() const { return requires_grad_; }
-
- private:
-  DType dtype_ = DType::Float32;
-  Device device_ = Device::cpu();
-  bool requires_grad_ = false;
+  MINIDL_ARG(DType, dtype, DType::Float32)
+  MINIDL_ARG(Device, device, Device::cpu())
+  MINIDL_ARG(bool, requires_grad, false)
 };
 
 // What a Tensor handle points to. Shared by copies of the handle; detach() and reshape views

@@ -95,7 +95,7 @@ Tensor augment(const uint8_t* images, const Shape& shape, const std::vector<Augm
   cfg.hole_size = options.cutout() ? static_cast<int32_t>(std::min<int64_t>(options.cutout_size(), 1 << 20)) : 0;
   for (int64_t c = 0; c < C; ++c) cfg.mean[c] = mean[c], cfg.stddev[c] = stddev[c];
 
-  Tensor y = empty(shape, out.requires_grad(false));
+  Tensor y = empty(shape, TensorOptions(out).requires_grad(false));
   if (N == 0) return y;
   const Device dev = y.device();
   // The kernel reads the images and parameters on its own device: copy them there for CUDA.

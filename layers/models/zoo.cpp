@@ -34,7 +34,7 @@ const ModelInfo& model_info(const std::string& name) {
   MINIDL_FAIL("unknown model '", name, "': expected one of ", known);
 }
 
-std::shared_ptr<nn::Module> make_model(const std::string& name, ModelOptions o) {
+nn::AnyModule make_model(const std::string& name, ModelOptions o) {
   const ModelInfo& info = model_info(name);
   if (o.groups() <= 0) o.groups(info.default_groups);
   if (o.dropout() < 0) o.dropout(info.default_dropout);

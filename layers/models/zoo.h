@@ -3,7 +3,7 @@
 // layer normalization.
 //
 //   auto model = models::make_model("skipnet48k", models::ModelOptions().norm(nn::NormKind::Group));
-//   Tensor logp = (*model)(images);
+//   Tensor logp = model(images);
 //
 // Group norm needs a group count that divides every normalized width; each model has a default
 // (ModelInfo::default_groups), overridable through ModelOptions::groups.
@@ -44,7 +44,8 @@ const std::vector<ModelInfo>& model_zoo();
 const ModelInfo& model_info(const std::string& name);  // throws, listing the known names
 std::vector<std::string> model_names();
 // Resolves the defaults, checks the group count against the model's widths, builds the model.
-std::shared_ptr<nn::Module> make_model(const std::string& name, ModelOptions options = {});
+// A holder: model(images), model->parameters().
+nn::AnyModule make_model(const std::string& name, ModelOptions options = {});
 
 // Builders (options already resolved: groups > 0, dropout >= 0).
 std::shared_ptr<nn::Module> skipnet48k(const ModelOptions& o);
