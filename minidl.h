@@ -1,8 +1,9 @@
 // minidl: the whole public API in one include, like <torch/torch.h>.
 //   #include <minidl.h>      (link minidl::minidl; find_package(minidl) once installed)
 // Tensors and autograd (minidl::), the functional ops (minidl::ops::), engines (kernels/engine.h),
-// layers, models and the zoo (minidl::nn::, minidl::models::), optimizers and schedules
-// (minidl::optim::), CIFAR-10 and the DataLoader (minidl::data::), safetensors files. The
+// layers and module holders (minidl::nn::, MINIDL_MODULE), the model zoo (minidl::models::),
+// optimizers and schedules (minidl::optim::), CIFAR-10 and the DataLoader (minidl::data::),
+// safetensors files. Every options class is chained the same way (core/options.h). The
 // narrower headers (core/tensor.h, kernels/conv.h, layers/conv.h, ...) stay available for code
 // that wants less. This header lives above core/, so core/ includes nothing from the rest.
 #pragma once
@@ -12,6 +13,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/parallel.h"
 #include "core/random.h"
 #include "core/safetensors.h"

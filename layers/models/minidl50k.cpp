@@ -66,14 +66,14 @@ std::shared_ptr<nn::Module> minidl50k(const ModelOptions& o) {
   const auto relu_after = nn::ResidualOptions().relu_after(true);
   net->register_module("stage1", BasicBlock(24, 24, 1, false, o));
   net->register_module("stage2", BasicBlock(24, 48, 2, true, o));
-  net->register_module("stage2b", std::make_shared<nn::ResidualImpl>(
-                                      seq({separable(o, 48, 48, 1), norm(o, 48), relu(), separable(o, 48, 48, 1), norm(o, 48)}),
-                                      nullptr, relu_after));
-  // Both branches are arguments of one call: keep it one call (with make_shared), since the
-  // order C++ leaves unspecified here decides which weights are drawn first.
-  net->register_module("stage3", std::make_shared<nn::ResidualImpl>(
-                                     seq({separable(o, 48, 80, 2), norm(o, 80), relu(), separable(o, 80, 80, 1), norm(o, 80)}),
-                                     seq({wconv(o, 48, 80, 1, 0, 2), norm(o, 80)}), relu_after));
+  net->register_module("stage2b", nn::Residual(seq({separable(o, 48, 48, 1), norm(o, 48), relu(),
+                                                    separable(o, 48, 48, 1), norm(o, 48)}),
+                                               nullptr, relu_after));
+  // The shortcut is built before the main branch: the order the weights are drawn in, which the
+  // published results were trained with (it was once left to the compiler's argument order).
+  nn::AnyModule shortcut3 = seq({wconv(o, 48, 80, 1, 0, 2), norm(o, 80)});
+  nn::AnyModule main3 = seq({separable(o, 48, 80, 2), norm(o, 80), relu(), separable(o, 80, 80, 1), norm(o, 80)});
+  net->register_module("stage3", nn::Residual(main3, shortcut3, relu_after));
   net->register_module("head", seq({nn::AdaptiveAvgPool2d(1), flatten(), nn::Linear(80, 10)}));
   return net.ptr();
 }

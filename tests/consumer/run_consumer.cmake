@@ -1,8 +1,10 @@
 # ctest script: install minidl from MINIDL_BINARY_DIR into WORK_DIR/prefix, then build and run
 # the consumer program against that prefix only.
 file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
 function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  # In WORK_DIR: the consumer program writes its net.safetensors there.
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc WORKING_DIRECTORY ${WORK_DIR})
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "failed (${rc}): ${ARGN}")
   endif()
