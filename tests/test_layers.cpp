@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/random.h"
 #include "kernels/conv.h"
+#include "kernels/linear.h"
 #include "kernels/reduce.h"
 #include "layers/activation.h"
 #include "layers/conv.h"
@@ -26,6 +27,18 @@ nn::Sequential small_net() {
   return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(3, 4, 3).padding(1)), nn::BatchNorm2d(4), nn::ReLU(),
                         nn::Dropout(0.5), nn::AdaptiveAvgPool2d(1), nn::Flatten(), nn::Linear(4, 3));
 }
+// A user's own modules: one through a holder, one used through a plain shared pointer.
+class TwiceImpl : public nn::Module {
+ public:
+  Tensor forward(const Tensor& x) override { return x * 2.0; }
+};
+MINIDL_MODULE(Twice);
+struct PlainModule : nn::Module {
+  PlainModule() { fc = register_module("fc", nn::Linear(3, 2)); }
+  Tensor forward(const Tensor& x) override { return fc(x); }
+  nn::Linear fc{nullptr};
+};
+
 std::vector<std::string> names(const NamedTensors& nt) {
   std::vector<std::string> out;
   for (auto& [n, t] : nt) out.push_back(n);
@@ -174,4 +187,38 @@ TEST_CASE("weight-standardized Conv2d uses zero-mean unit-variance filters, with
   CHECK(conv->extra_repr().find("weight_standardization=True") != std::string::npos);
   // Backward through the standardization: gradcheck with respect to the input and the weight.
   CHECK_GRADCHECK(gradcheck([&](const std::vector<Tensor>& in) { return conv(in[0]); }, {x, conv->weight}));
+}
+
+TEST_CASE("module holders are values that share their module and are called like functions", "[layers]") {
+  manual_seed(12);
+  nn::Linear a(3, 2);
+  nn::Linear b = a;  // a copy shares the module
+  CHECK(b.ptr() == a.ptr());
+  const Tensor x = randn({4, 3});
+  CHECK(values(a(x)) == values((*a)(x)));
+  CHECK(values(a(x)) == values(ops::linear(x, a->weight, a->bias)));
+  nn::AnyModule any = a;  // any module, through the Module interface
+  CHECK(any.ptr() == a.ptr());
+  CHECK(values(any(x)) == values(a(x)));
+  nn::Conv2d unset{nullptr};
+  CHECK(unset.is_empty());
+  CHECK_FALSE(unset);
+  CHECK_THROWS_WITH(unset(x), Catch::Contains("empty module holder"));
+  // register_module takes a holder and returns the module, which a holder member keeps.
+  PlainModule p;
+  CHECK(names(p.named_parameters()) == std::vector<std::string>{"fc.weight", "fc.bias"});
+  CHECK(values(p(x)) == values(p.fc(x)));
+  Twice twice;  // default-constructed module
+  CHECK(values(twice(x)) == values(x * 2.0));
+}
+
+TEST_CASE("type_name defaults to the class name without namespace and Impl", "[layers]") {
+  CHECK(nn::Conv2d(nn::Conv2dOptions(1, 1, 1))->type_name() == "Conv2d");
+  CHECK(nn::BatchNorm2d(2)->type_name() == "BatchNorm2d");
+  CHECK(nn::Sequential()->type_name() == "Sequential");
+  CHECK(nn::AdaptiveAvgPool2d(1)->type_name() == "AdaptiveAvgPool2d");
+  CHECK(Twice()->type_name() == "Twice");
+  CHECK(PlainModule().type_name() == "PlainModule");
+  nn::Sequential s{Twice(), nn::ReLU()};
+  CHECK(s->str().find("(0): Twice()") != std::string::npos);
 }
