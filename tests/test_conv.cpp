@@ -17,6 +17,7 @@
 #include "test_util.h"
 
 using namespace minidl;
+using ops::Conv2dFuncOptions;
 using namespace minidl::testing;
 
 namespace {
@@ -24,25 +25,25 @@ namespace {
 struct ConvCase {
   const char* what;
   Shape x, w;
-  ops::Conv2dFuncOptions opt;
+  Conv2dFuncOptions opt;
   bool bias;
 };
 
 // N=3, C=6, H=5, W=7 everywhere (odd sizes, not multiples of any vector or tile width).
 std::vector<ConvCase> gradcheck_cases() {
   return {
-      {"3x3 pad 1", {3, 6, 5, 7}, {4, 6, 3, 3}, ops::Conv2dFuncOptions().padding(1), true},
-      {"3x3 stride 2 pad 1", {3, 6, 5, 7}, {4, 6, 3, 3}, ops::Conv2dFuncOptions().stride(2).padding(1), true},
-      {"groups 2", {3, 6, 5, 7}, {4, 3, 3, 3}, ops::Conv2dFuncOptions().padding(1).groups(2), true},
-      {"groups 3 stride 2", {3, 6, 5, 7}, {6, 2, 3, 3}, ops::Conv2dFuncOptions().stride(2).groups(3), true},
-      {"depthwise", {3, 6, 5, 7}, {6, 1, 3, 3}, ops::Conv2dFuncOptions().padding(1).groups(6), true},
-      {"depthwise x2 stride 2", {3, 6, 5, 7}, {12, 1, 3, 3}, ops::Conv2dFuncOptions().stride(2).padding(1).groups(6), false},
-      {"1x1", {3, 6, 5, 7}, {5, 6, 1, 1}, ops::Conv2dFuncOptions(), true},
-      {"1x1 stride 2", {3, 6, 5, 7}, {5, 6, 1, 1}, ops::Conv2dFuncOptions().stride(2), true},
-      {"3x2 kernel pad (1, 0) no bias", {3, 6, 5, 7}, {4, 6, 3, 2}, ops::Conv2dFuncOptions().padding({1, 0}), false},
-      {"3x2 kernel stride (2, 1)", {3, 6, 5, 7}, {4, 6, 3, 2}, ops::Conv2dFuncOptions().stride({2, 1}).padding({0, 1}), true},
-      {"padding 3 > kernel - 1", {3, 6, 5, 7}, {2, 6, 3, 3}, ops::Conv2dFuncOptions().padding(3), true},
-      {"5x5 pad 0", {3, 6, 5, 7}, {3, 6, 5, 5}, ops::Conv2dFuncOptions(), false},
+      {"3x3 pad 1", {3, 6, 5, 7}, {4, 6, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      {"3x3 stride 2 pad 1", {3, 6, 5, 7}, {4, 6, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
+      {"groups 2", {3, 6, 5, 7}, {4, 3, 3, 3}, Conv2dFuncOptions().padding(1).groups(2), true},
+      {"groups 3 stride 2", {3, 6, 5, 7}, {6, 2, 3, 3}, Conv2dFuncOptions().stride(2).groups(3), true},
+      {"depthwise", {3, 6, 5, 7}, {6, 1, 3, 3}, Conv2dFuncOptions().padding(1).groups(6), true},
+      {"depthwise x2 stride 2", {3, 6, 5, 7}, {12, 1, 3, 3}, Conv2dFuncOptions().stride(2).padding(1).groups(6), false},
+      {"1x1", {3, 6, 5, 7}, {5, 6, 1, 1}, Conv2dFuncOptions(), true},
+      {"1x1 stride 2", {3, 6, 5, 7}, {5, 6, 1, 1}, Conv2dFuncOptions().stride(2), true},
+      {"3x2 kernel pad (1, 0) no bias", {3, 6, 5, 7}, {4, 6, 3, 2}, Conv2dFuncOptions().padding({1, 0}), false},
+      {"3x2 kernel stride (2, 1)", {3, 6, 5, 7}, {4, 6, 3, 2}, Conv2dFuncOptions().stride({2, 1}).padding({0, 1}), true},
+      {"padding 3 > kernel - 1", {3, 6, 5, 7}, {2, 6, 3, 3}, Conv2dFuncOptions().padding(3), true},
+      {"5x5 pad 0", {3, 6, 5, 7}, {3, 6, 5, 5}, Conv2dFuncOptions(), false},
   };
 }
 
@@ -70,13 +71,13 @@ TEST_CASE("conv2d forward values", "[conv]") {
     //   (0, 1): x[0, 1] = 2 under 3, x[0, 2] = 3 under 4             -> 6 + 12 = 18
     //   (1, 0): x[1, 0] = 4 under 2, x[2, 0] = 7 under 4             -> 8 + 28 = 36
     //   (1, 1): 5*1 + 6*2 + 8*3 + 9*4                                -> 77
-    const Tensor y = ops::conv2d(x, w, {}, ops::Conv2dFuncOptions().stride(2).padding(1));
+    const Tensor y = ops::conv2d(x, w, {}, Conv2dFuncOptions().stride(2).padding(1));
     CHECK(y.shape() == Shape{1, 1, 2, 2});
     CHECK(values(y) == std::vector<double>{4, 18, 36, 77});
     // Two groups: channel 0 as above, channel 1 all ones under w = [[1, 1], [1, 1]] -> 4 everywhere.
     const Tensor x2 = f64({1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {1, 2, 3, 3});
     const Tensor w2 = f64({1, 2, 3, 4, 1, 1, 1, 1}, {2, 1, 2, 2});
-    CHECK(values(ops::conv2d(x2, w2, {}, ops::Conv2dFuncOptions().groups(2))) ==
+    CHECK(values(ops::conv2d(x2, w2, {}, Conv2dFuncOptions().groups(2))) ==
           std::vector<double>{37, 47, 67, 77, 4, 4, 4, 4});
     // float32: the same values.
     CHECK(values(ops::conv2d(x.to(DType::Float32), w.to(DType::Float32))) == std::vector<double>{37, 47, 67, 77});
@@ -101,19 +102,19 @@ TEST_CASE("conv2d cpu engine matches the reference on larger shapes", "[conv]") 
   // Sizes past the register tiles (16-wide strips, 4-channel blocks) with ragged ends, in float64
   // (exact up to rounding) and float32.
   const std::vector<ConvCase> cases = {
-      {"3x3 pad 1, 7 channels", {2, 5, 11, 21}, {7, 5, 3, 3}, ops::Conv2dFuncOptions().padding(1), true},
-      {"1x1, 14x14", {3, 9, 14, 14}, {10, 9, 1, 1}, ops::Conv2dFuncOptions(), true},
-      {"3x3 pad 0, 30x30", {2, 3, 30, 30}, {5, 3, 3, 3}, ops::Conv2dFuncOptions(), true},
-      {"5x5 pad 2 groups 2", {2, 4, 9, 8}, {6, 2, 5, 5}, ops::Conv2dFuncOptions().padding(2).groups(2), true},
-      {"3x3 stride 2 pad 1", {2, 5, 12, 11}, {7, 5, 3, 3}, ops::Conv2dFuncOptions().stride(2).padding(1), true},
-      {"8x8 images, 33 of them", {33, 3, 8, 8}, {5, 3, 3, 3}, ops::Conv2dFuncOptions().padding(1), false},
+      {"3x3 pad 1, 7 channels", {2, 5, 11, 21}, {7, 5, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      {"1x1, 14x14", {3, 9, 14, 14}, {10, 9, 1, 1}, Conv2dFuncOptions(), true},
+      {"3x3 pad 0, 30x30", {2, 3, 30, 30}, {5, 3, 3, 3}, Conv2dFuncOptions(), true},
+      {"5x5 pad 2 groups 2", {2, 4, 9, 8}, {6, 2, 5, 5}, Conv2dFuncOptions().padding(2).groups(2), true},
+      {"3x3 stride 2 pad 1", {2, 5, 12, 11}, {7, 5, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
+      {"8x8 images, 33 of them", {33, 3, 8, 8}, {5, 3, 3, 3}, Conv2dFuncOptions().padding(1), false},
       // channel counts that leave partial register tiles on every axis (13 = 6 + 6 + 1 = 4 + 4 + 4 + 1,
       // C R S = 8 and 20 rows: not multiples of 3)
-      {"1x1, 13 channels from 8", {3, 8, 6, 10}, {13, 8, 1, 1}, ops::Conv2dFuncOptions(), true},
-      {"2x2, 13 channels from 5", {2, 5, 9, 11}, {13, 5, 2, 2}, ops::Conv2dFuncOptions().padding(1), true},
+      {"1x1, 13 channels from 8", {3, 8, 6, 10}, {13, 8, 1, 1}, Conv2dFuncOptions(), true},
+      {"2x2, 13 channels from 5", {2, 5, 9, 11}, {13, 5, 2, 2}, Conv2dFuncOptions().padding(1), true},
       // above the size where the CPU kernels split the batch across threads (2^20 multiply-adds)
-      {"threaded 3x3", {17, 8, 12, 12}, {12, 8, 3, 3}, ops::Conv2dFuncOptions().padding(1), true},
-      {"threaded 3x3 stride 2", {13, 8, 16, 16}, {24, 8, 3, 3}, ops::Conv2dFuncOptions().stride(2).padding(1), true},
+      {"threaded 3x3", {17, 8, 12, 12}, {12, 8, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      {"threaded 3x3 stride 2", {13, 8, 16, 16}, {24, 8, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
   };
   uint64_t seed = 100;
   for (const ConvCase& c : cases) {
@@ -133,7 +134,7 @@ TEST_CASE("conv2d computes only the gradients that are needed", "[conv]") {
   const Tensor x = rand_leaf({2, 3, 6, 6}, 1);
   const Tensor w = rand({4, 3, 3, 3}, DType::Float64);  // a constant: no dw, no saved x needed
   const Tensor b = rand_leaf({4}, 2);
-  Tensor y = ops::conv2d(x, w, b, ops::Conv2dFuncOptions().padding(1));
+  Tensor y = ops::conv2d(x, w, b, Conv2dFuncOptions().padding(1));
   CHECK(y.grad_fn()->name() == "Conv2dBackward");
   ops::sum(y).backward();
   CHECK(x.grad().defined());
@@ -147,12 +148,12 @@ TEST_CASE("conv2d errors", "[conv][errors]") {
   CHECK_THROWS_WITH(ops::conv2d(zeros({2, 3, 8, 8}), zeros({4, 5, 3, 3})),
                     Catch::Contains("[2, 3, 8, 8]") && Catch::Contains("[4, 5, 3, 3]"));
   // groups that do not divide C or K
-  CHECK_THROWS_WITH(ops::conv2d(zeros({2, 6, 8, 8}), zeros({4, 2, 3, 3}), {}, ops::Conv2dFuncOptions().groups(4)),
+  CHECK_THROWS_WITH(ops::conv2d(zeros({2, 6, 8, 8}), zeros({4, 2, 3, 3}), {}, Conv2dFuncOptions().groups(4)),
                     Catch::Contains("groups = 4") && Catch::Contains("[2, 6, 8, 8]"));
-  CHECK_THROWS_WITH(ops::conv2d(zeros({2, 6, 8, 8}), zeros({5, 2, 3, 3}), {}, ops::Conv2dFuncOptions().groups(3)),
+  CHECK_THROWS_WITH(ops::conv2d(zeros({2, 6, 8, 8}), zeros({5, 2, 3, 3}), {}, Conv2dFuncOptions().groups(3)),
                     Catch::Contains("groups = 3") && Catch::Contains("[5, 2, 3, 3]"));
   // kernel larger than the padded input
-  CHECK_THROWS_WITH(ops::conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 7, 7}), {}, ops::Conv2dFuncOptions().padding(1)),
+  CHECK_THROWS_WITH(ops::conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 7, 7}), {}, Conv2dFuncOptions().padding(1)),
                     Catch::Contains("larger than the padded input") && Catch::Contains("[1, 1, 7, 7]") &&
                         Catch::Contains("[1, 1, 4, 4]"));
   // wrong ndim
@@ -161,7 +162,7 @@ TEST_CASE("conv2d errors", "[conv][errors]") {
   CHECK_THROWS_WITH(ops::conv2d(zeros({1, 3, 8, 8}), zeros({4, 3, 3})), Catch::Contains("[4, 3, 3]"));
   // bias, stride, dtype
   CHECK_THROWS_WITH(ops::conv2d(zeros({1, 3, 8, 8}), zeros({4, 3, 3, 3}), zeros({3})), Catch::Contains("[3]"));
-  CHECK_THROWS_WITH(ops::conv2d(zeros({1, 3, 8, 8}), zeros({4, 3, 3, 3}), {}, ops::Conv2dFuncOptions().stride(0)),
+  CHECK_THROWS_WITH(ops::conv2d(zeros({1, 3, 8, 8}), zeros({4, 3, 3, 3}), {}, Conv2dFuncOptions().stride(0)),
                     Catch::Contains("stride"));
   CHECK_THROWS_AS(ops::conv2d(zeros({1, 3, 8, 8}), zeros({4, 3, 3, 3}, DType::Float64)), Error);
 }
@@ -172,14 +173,14 @@ namespace {
 // The CUDA parity shapes: odd sizes that are not multiples of any tile, strides, groups, 1x1.
 std::vector<ConvCase> cuda_cases() {
   return {
-      {"3x3 pad 1, 37 channels", {3, 19, 13, 15}, {37, 19, 3, 3}, ops::Conv2dFuncOptions().padding(1), true},
-      {"3x3 stride 2 pad 1", {3, 19, 13, 15}, {21, 19, 3, 3}, ops::Conv2dFuncOptions().stride(2).padding(1), true},
-      {"groups 3", {2, 12, 11, 9}, {9, 4, 3, 3}, ops::Conv2dFuncOptions().padding(1).groups(3), true},
-      {"depthwise", {2, 13, 11, 9}, {13, 1, 3, 3}, ops::Conv2dFuncOptions().padding(1).groups(13), true},
-      {"1x1", {5, 33, 7, 9}, {70, 33, 1, 1}, ops::Conv2dFuncOptions(), true},
-      {"5x3 kernel stride (2, 1)", {2, 7, 17, 10}, {11, 7, 5, 3}, ops::Conv2dFuncOptions().stride({2, 1}).padding({2, 1}), false},
-      {"3x3 pad 0 on 30x30", {4, 10, 30, 30}, {20, 10, 3, 3}, ops::Conv2dFuncOptions(), true},
-      {"wide: 130 channels", {2, 130, 6, 6}, {129, 130, 3, 3}, ops::Conv2dFuncOptions().padding(1), true},
+      {"3x3 pad 1, 37 channels", {3, 19, 13, 15}, {37, 19, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      {"3x3 stride 2 pad 1", {3, 19, 13, 15}, {21, 19, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
+      {"groups 3", {2, 12, 11, 9}, {9, 4, 3, 3}, Conv2dFuncOptions().padding(1).groups(3), true},
+      {"depthwise", {2, 13, 11, 9}, {13, 1, 3, 3}, Conv2dFuncOptions().padding(1).groups(13), true},
+      {"1x1", {5, 33, 7, 9}, {70, 33, 1, 1}, Conv2dFuncOptions(), true},
+      {"5x3 kernel stride (2, 1)", {2, 7, 17, 10}, {11, 7, 5, 3}, Conv2dFuncOptions().stride({2, 1}).padding({2, 1}), false},
+      {"3x3 pad 0 on 30x30", {4, 10, 30, 30}, {20, 10, 3, 3}, Conv2dFuncOptions(), true},
+      {"wide: 130 channels", {2, 130, 6, 6}, {129, 130, 3, 3}, Conv2dFuncOptions().padding(1), true},
   };
 }
 
@@ -216,11 +217,11 @@ namespace {
 // on a smaller batch, with the given CUDA engine.
 void gradcheck_conv_on_cuda(Engine engine) {
   const std::vector<ConvCase> cases = {
-      {"3x3 pad 1", {2, 6, 5, 7}, {4, 6, 3, 3}, ops::Conv2dFuncOptions().padding(1), true},
-      {"3x3 stride 2 pad 1", {2, 6, 5, 7}, {4, 6, 3, 3}, ops::Conv2dFuncOptions().stride(2).padding(1), true},
-      {"groups 3 stride 2", {2, 6, 5, 7}, {6, 2, 3, 3}, ops::Conv2dFuncOptions().stride(2).groups(3), true},
-      {"depthwise", {2, 6, 5, 7}, {6, 1, 3, 3}, ops::Conv2dFuncOptions().padding(1).groups(6), true},
-      {"3x2 kernel pad (1, 0) no bias", {2, 6, 5, 7}, {4, 6, 3, 2}, ops::Conv2dFuncOptions().padding({1, 0}), false},
+      {"3x3 pad 1", {2, 6, 5, 7}, {4, 6, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      {"3x3 stride 2 pad 1", {2, 6, 5, 7}, {4, 6, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
+      {"groups 3 stride 2", {2, 6, 5, 7}, {6, 2, 3, 3}, Conv2dFuncOptions().stride(2).groups(3), true},
+      {"depthwise", {2, 6, 5, 7}, {6, 1, 3, 3}, Conv2dFuncOptions().padding(1).groups(6), true},
+      {"3x2 kernel pad (1, 0) no bias", {2, 6, 5, 7}, {4, 6, 3, 2}, Conv2dFuncOptions().padding({1, 0}), false},
   };
   const EngineGuard use(conv_engine(), engine);
   uint64_t seed = 10;

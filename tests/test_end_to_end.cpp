@@ -13,6 +13,7 @@
 #include "test_util.h"
 
 using namespace minidl;
+using ops::Conv2dFuncOptions;
 
 TEST_CASE("a two-conv network with batch norm learns 32 random images by gradient descent", "[end_to_end]") {
   manual_seed(11);
@@ -29,8 +30,8 @@ TEST_CASE("a two-conv network with batch norm learns 32 random images by gradien
 
   double loss = 0;
   for (int step = 0; step < 300; ++step) {
-    Tensor h = ops::relu(ops::batch_norm(ops::conv2d(x, w1, {}, ops::Conv2dFuncOptions().padding(1)), rm1, rv1, g1, b1, true));
-    h = ops::relu(ops::batch_norm(ops::conv2d(h, w2, {}, ops::Conv2dFuncOptions().padding(1).stride(2)), rm2, rv2, g2, b2, true));
+    Tensor h = ops::relu(ops::batch_norm(ops::conv2d(x, w1, {}, Conv2dFuncOptions().padding(1)), rm1, rv1, g1, b1, true));
+    h = ops::relu(ops::batch_norm(ops::conv2d(h, w2, {}, Conv2dFuncOptions().padding(1).stride(2)), rm2, rv2, g2, b2, true));
     Tensor l = ops::cross_entropy(ops::linear(ops::flatten(h), wf, bf), target);
     for (Tensor& p : params) p.set_grad(Tensor());
     l.backward();
