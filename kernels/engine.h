@@ -13,7 +13,8 @@
 // The variable takes a comma-separated list of engine names (ref, cpu, cuda, cudnn, cublas), at
 // most one per device: MINIDL_CONV_ENGINE=ref,cudnn. The families with a choice today:
 //   conv_engine()        MINIDL_CONV_ENGINE     CPU: cpu | ref      CUDA: cuda | cudnn
-//   batch_norm_engine()  MINIDL_BN_ENGINE       CPU: ref            CUDA: cuda | cudnn
+//   batch_norm_engine()  MINIDL_BN_ENGINE       CPU: cpu | ref      CUDA: cuda | cudnn
+//   group_norm_engine()  MINIDL_GN_ENGINE       CPU: cpu | ref      CUDA: cuda
 //   gemm_engine()        MINIDL_GEMM_ENGINE     CPU: cpu | ref      CUDA: cuda | cublas
 //   softmax_engine()     MINIDL_SOFTMAX_ENGINE  CPU: cpu | ref      CUDA: cuda
 //   loss_engine()        MINIDL_LOSS_ENGINE     CPU: cpu | ref      CUDA: cuda

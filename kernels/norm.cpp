@@ -17,10 +17,16 @@
 namespace minidl {
 
 // ---- the engine choice -------------------------------------------------------------------------
-// batch_norm: ref on the CPU; on CUDA the hand-written kernels (default) or cuDNN.
-// group_norm and layer_norm: ref on the CPU, cuda on CUDA (MINIDL_KERNEL).
+// batch_norm: on the CPU the tuned engine (default) or ref; on CUDA the hand-written kernels
+// (default) or cuDNN.
+// group_norm: the tuned engine (default) or ref on the CPU; cuda on CUDA.
+// layer_norm: ref on the CPU, cuda on CUDA (MINIDL_KERNEL).
 EngineChoice& batch_norm_engine() {
-  static EngineChoice choice("batch_norm", "MINIDL_BN_ENGINE", {Engine::Ref}, {Engine::Cuda, Engine::Cudnn});
+  static EngineChoice choice("batch_norm", "MINIDL_BN_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda, Engine::Cudnn});
+  return choice;
+}
+EngineChoice& group_norm_engine() {
+  static EngineChoice choice("group_norm", "MINIDL_GN_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda});
   return choice;
 }
 
@@ -41,6 +47,9 @@ BatchNormKernels<T> batch_norm_kernels(Device d, bool training) {
     case Engine::Ref:
       return {MINIDL_ENGINE_KERNEL(ref, batch_norm_fwd_train<T>), MINIDL_ENGINE_KERNEL(ref, batch_norm_fwd_eval<T>),
               MINIDL_ENGINE_KERNEL(ref, batch_norm_bwd<T>)};
+    case Engine::Cpu:
+      return {MINIDL_ENGINE_KERNEL(cpu, batch_norm_fwd_train<T>), MINIDL_ENGINE_KERNEL(cpu, batch_norm_fwd_eval<T>),
+              MINIDL_ENGINE_KERNEL(cpu, batch_norm_bwd<T>)};
     case Engine::Cuda:
       return {MINIDL_ENGINE_KERNEL(cuda, batch_norm_fwd_train<T>), MINIDL_ENGINE_KERNEL(cuda, batch_norm_fwd_eval<T>),
               MINIDL_ENGINE_KERNEL(cuda, batch_norm_bwd<T>)};
@@ -51,6 +60,24 @@ BatchNormKernels<T> batch_norm_kernels(Device d, bool training) {
     default: break;
   }
   MINIDL_FAIL("batch_norm: no kernels for engine ", engine_name(batch_norm_engine().active(d)));
+}
+
+template <class T>
+struct GroupNormKernels {
+  decltype(&ref::group_norm_fwd<T>) fwd;
+  decltype(&ref::group_norm_bwd<T>) bwd;
+};
+
+template <class T>
+GroupNormKernels<T> group_norm_kernels(Device d) {
+  switch (group_norm_engine().active(d)) {
+    case Engine::Ref: return {MINIDL_ENGINE_KERNEL(ref, group_norm_fwd<T>), MINIDL_ENGINE_KERNEL(ref, group_norm_bwd<T>)};
+    case Engine::Cpu: return {MINIDL_ENGINE_KERNEL(cpu, group_norm_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, group_norm_bwd<T>)};
+    case Engine::Cuda:
+      return {MINIDL_ENGINE_KERNEL(cuda, group_norm_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, group_norm_bwd<T>)};
+    default: break;
+  }
+  MINIDL_FAIL("group_norm: no kernels for engine ", engine_name(group_norm_engine().active(d)));
 }
 
 template <class T>
@@ -109,7 +136,7 @@ struct GroupNormBackward : NormBackwardBase {
     std::vector<Tensor> g = allocate_grads();
     dispatch_floating(dy.dtype(), "group_norm backward", [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_KERNEL(dy.device(), group_norm_bwd<T>)(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma),
+      group_norm_kernels<T>(dy.device()).bwd(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma),
                                                     mean.data<T>(), invstd.data<T>(), mutable_data_or_null<T>(g[0]),
                                                     mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), N,
                                                     C, S, G);
@@ -211,7 +238,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   Tensor mean = empty({N, G}, x.options()), invstd = empty({N, G}, x.options());
   dispatch_floating(x.dtype(), "group_norm", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(x.device(), group_norm_fwd<T>)(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
+    group_norm_kernels<T>(x.device()).fwd(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
                                                  y.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, S, G, eps);
   });
   if (needs_grad({x, weight, bias})) {

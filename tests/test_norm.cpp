@@ -95,8 +95,10 @@ NormResult run_batch_norm(const Tensor& x0, const Tensor& w0, const Tensor& b0, 
     MINIDL_KERNEL(device, batch_norm_fwd_eval<float>)(x.data<float>(), wp, bp, rm.data<float>(), rv.data<float>(),
                                                       y.data<float>(), r.mean.data<float>(), r.invstd.data<float>(), N,
                                                       C, S, 1e-5);
-  // The raw kernel is what the op ran; with cuDNN active the op ran cuDNN: equal to float32 rounding.
-  const double tol = batch_norm_engine().active(device) == Engine::Cudnn ? 1e-4 : 1e-6;
+  // The raw kernel is what the op ran; with cuDNN or the tuned CPU engine active the op ran that
+  // engine: equal to float32 rounding.
+  const Engine engine = batch_norm_engine().active(device);
+  const double tol = engine == Engine::Cudnn ? 1e-4 : engine == Engine::Cpu ? 1e-5 : 1e-6;
   CHECK_CLOSE(y.to(Device::cpu()), r.y.to(Device::cpu()), tol, tol);
   return r;
 }
@@ -247,6 +249,119 @@ TEST_CASE("batch_norm train and eval differ", "[norm]") {
   const Tensor y_eval = ops::batch_norm(x, rm, rv, Tensor(), Tensor(), false);
   // m = 4 * 5 = 20 values per channel: eval divides by sqrt(var * 20/19), training by sqrt(var).
   CHECK_CLOSE(y_eval, y_train * std::sqrt(19.0 / 20.0), 1e-4, 1e-4);
+}
+
+// The tuned CPU engine (kernels/cpu/norm.cpp) against the reference, raw kernels, every output:
+// float32 to its rounding (one pass for both moments, plane sums in float there), float64 bit
+// for bit (the engine runs the reference's arithmetic for that dtype).
+template <class T>
+void check_cpu_batch_norm_engine(const Shape& shape, bool affine, double tol) {
+  const int64_t N = shape[0], C = shape[1], S = shape.numel() / (N * C), n = shape.numel();
+  Generator g(41);
+  auto vals = [&](int64_t count, double lo, double hi) {
+    const Tensor t = rand({count}, DType::Float64, &g, lo, hi);
+    std::vector<T> v(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) v[i] = static_cast<T>(t.data<double>()[i]);
+    return v;
+  };
+  const std::vector<T> x = vals(n, -2.0, 5.0), dy = vals(n, -1.0, 1.0), gamma = vals(C, 0.5, 2.0),
+                       beta = vals(C, -1.0, 1.0), rm0 = vals(C, -1.0, 1.0), rv0 = vals(C, 0.5, 2.0);
+  const T* gp = affine ? gamma.data() : nullptr;
+  const T* bp = affine ? beta.data() : nullptr;
+  struct Out {
+    std::vector<T> y, mean, invstd, rm, rv, dx, dgamma, dbeta, y_eval, dx_eval;
+  };
+  auto run = [&](auto fwd_train, auto fwd_eval, auto bwd) {
+    Out o{std::vector<T>(n), std::vector<T>(C), std::vector<T>(C), rm0, rv0, std::vector<T>(n), std::vector<T>(C),
+          std::vector<T>(C), std::vector<T>(n), std::vector<T>(n)};
+    fwd_train(x.data(), gp, bp, o.y.data(), o.mean.data(), o.invstd.data(), o.rm.data(), o.rv.data(), N, C, S, 0.1,
+              1e-5);
+    bwd(dy.data(), x.data(), gp, o.mean.data(), o.invstd.data(), o.dx.data(), o.dgamma.data(), o.dbeta.data(), N, C,
+        S, true);
+    std::vector<T> m(C), is(C);
+    fwd_eval(x.data(), gp, bp, rm0.data(), rv0.data(), o.y_eval.data(), m.data(), is.data(), N, C, S, 1e-5);
+    bwd(dy.data(), x.data(), gp, m.data(), is.data(), o.dx_eval.data(), nullptr, nullptr, N, C, S, false);
+    return o;
+  };
+  const Out r = run(ref::batch_norm_fwd_train<T>, ref::batch_norm_fwd_eval<T>, ref::batch_norm_bwd<T>);
+  const Out c = run(cpu::batch_norm_fwd_train<T>, cpu::batch_norm_fwd_eval<T>, cpu::batch_norm_bwd<T>);
+  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) {
+    INFO(what);
+    double worst = 0.0;
+    for (size_t i = 0; i < a.size(); ++i)
+      worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1.0 + std::abs(double(b[i]))));
+    CHECK(worst <= tol);
+  };
+  same("y", c.y, r.y), same("mean", c.mean, r.mean), same("invstd", c.invstd, r.invstd);
+  same("running_mean", c.rm, r.rm), same("running_var", c.rv, r.rv), same("dx", c.dx, r.dx);
+  same("dgamma", c.dgamma, r.dgamma), same("dbeta", c.dbeta, r.dbeta);
+  same("eval y", c.y_eval, r.y_eval), same("eval dx", c.dx_eval, r.dx_eval);
+}
+
+TEST_CASE("batch_norm cpu engine matches the reference", "[norm][engine]") {
+  // [N, C] (S = 1), S below and not a multiple of the vector width, a 32x32 map, one image.
+  for (const Shape& s : {Shape{5, 3}, Shape{4, 3, 7, 5}, Shape{16, 8, 32, 32}, Shape{1, 2, 1, 33}}) {
+    for (bool affine : {true, false}) {
+      INFO(s << (affine ? " affine" : " no affine"));
+      check_cpu_batch_norm_engine<float>(s, affine, 2e-5);
+      check_cpu_batch_norm_engine<double>(s, affine, 0.0);
+    }
+  }
+}
+
+// The same for group_norm (and so the zoo's layer norm, GroupNorm(1, C)).
+template <class T>
+void check_cpu_group_norm_engine(const Shape& shape, int64_t G, bool affine, double tol) {
+  const int64_t N = shape[0], C = shape[1], S = shape.numel() / (N * C), n = shape.numel();
+  Generator g(43);
+  auto vals = [&](int64_t count, double lo, double hi) {
+    const Tensor t = rand({count}, DType::Float64, &g, lo, hi);
+    std::vector<T> v(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) v[i] = static_cast<T>(t.data<double>()[i]);
+    return v;
+  };
+  const std::vector<T> x = vals(n, -2.0, 5.0), dy = vals(n, -1.0, 1.0), gamma = vals(C, 0.5, 2.0),
+                       beta = vals(C, -1.0, 1.0);
+  const T* gp = affine ? gamma.data() : nullptr;
+  const T* bp = affine ? beta.data() : nullptr;
+  struct Out {
+    std::vector<T> y, mean, invstd, dx, dgamma, dbeta;
+  };
+  auto run = [&](auto fwd, auto bwd) {
+    Out o{std::vector<T>(n), std::vector<T>(N * G), std::vector<T>(N * G), std::vector<T>(n), std::vector<T>(C),
+          std::vector<T>(C)};
+    fwd(x.data(), gp, bp, o.y.data(), o.mean.data(), o.invstd.data(), N, C, S, G, 1e-5);
+    bwd(dy.data(), x.data(), gp, o.mean.data(), o.invstd.data(), o.dx.data(), o.dgamma.data(), o.dbeta.data(), N, C,
+        S, G);
+    return o;
+  };
+  const Out r = run(ref::group_norm_fwd<T>, ref::group_norm_bwd<T>);
+  const Out c = run(cpu::group_norm_fwd<T>, cpu::group_norm_bwd<T>);
+  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) {
+    INFO(what);
+    double worst = 0.0;
+    for (size_t i = 0; i < a.size(); ++i)
+      worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1.0 + std::abs(double(b[i]))));
+    CHECK(worst <= tol);
+  };
+  same("y", c.y, r.y), same("mean", c.mean, r.mean), same("invstd", c.invstd, r.invstd), same("dx", c.dx, r.dx);
+  same("dgamma", c.dgamma, r.dgamma), same("dbeta", c.dbeta, r.dbeta);
+}
+
+TEST_CASE("group_norm cpu engine matches the reference", "[norm][engine]") {
+  struct Case {
+    Shape shape;
+    int64_t groups;
+  };
+  // One group (layer norm), one channel per group, S = 1, odd S, a 32x32 map.
+  for (const Case& k : {Case{{4, 6, 5, 7}, 1}, Case{{3, 4, 9}, 4}, Case{{5, 6}, 3}, Case{{2, 8, 32, 32}, 2},
+                        Case{{3, 12, 3, 11}, 4}}) {
+    for (bool affine : {true, false}) {
+      INFO(k.shape << " groups " << k.groups << (affine ? " affine" : " no affine"));
+      check_cpu_group_norm_engine<float>(k.shape, k.groups, affine, 2e-5);
+      check_cpu_group_norm_engine<double>(k.shape, k.groups, affine, 0.0);
+    }
+  }
 }
 
 TEST_CASE("group_norm forward values", "[norm]") {
