@@ -51,7 +51,7 @@ struct Conv2dShape {
   template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);       \
   template <class T> void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db);
 namespace ref { MINIDL_CONV_KERNELS }    // kernels/ref/conv.cpp: the 7-loop definition
-namespace cpu { MINIDL_CONV_KERNELS }    // kernels/cpu/conv.cpp: direct stride-1 tiles, im2col + GEMM
+namespace cpu { MINIDL_CONV_KERNELS }    // kernels/cpu/conv.cpp: direct register tiles, any stride
 namespace cuda { MINIDL_CONV_KERNELS }   // kernels/cuda/conv.cu: implicit GEMM
 namespace cudnn { MINIDL_CONV_KERNELS }  // kernels/cudnn/conv.cu
 #undef MINIDL_CONV_KERNELS

@@ -115,6 +115,17 @@ TEST_CASE("conv2d cpu engine matches the reference on larger shapes", "[conv]") 
       // above the size where the CPU kernels split the batch across threads (2^20 multiply-adds)
       {"threaded 3x3", {17, 8, 12, 12}, {12, 8, 3, 3}, Conv2dFuncOptions().padding(1), true},
       {"threaded 3x3 stride 2", {13, 8, 16, 16}, {24, 8, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
+      // strided: every column phase and dx phase, odd and even sizes, rows and columns past the
+      // last window, phases without taps (1x1, stride 3 with a 2-wide kernel), short rows
+      {"3x3 stride 2 pad 1, 32x32 (the models' shape)", {3, 5, 32, 32}, {9, 5, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), false},
+      {"threaded depthwise 3x3 stride 2", {16, 12, 16, 16}, {12, 1, 3, 3}, Conv2dFuncOptions().stride(2).padding(1).groups(12), false},
+      {"threaded 1x1 stride 2", {16, 24, 16, 16}, {40, 24, 1, 1}, Conv2dFuncOptions().stride(2), false},
+      {"1x1 stride 2, odd sizes", {3, 5, 9, 7}, {6, 5, 1, 1}, Conv2dFuncOptions().stride(2), true},
+      {"3x3 stride 2 pad 0, 8x8 to 3x3", {5, 4, 8, 8}, {6, 4, 3, 3}, Conv2dFuncOptions().stride(2), true},
+      {"2x2 stride 3 pad 2", {2, 3, 13, 17}, {5, 3, 2, 2}, Conv2dFuncOptions().stride(3).padding(2), true},
+      {"5x4 stride (3, 2) pad (2, 1)", {2, 4, 19, 23}, {7, 4, 5, 4}, Conv2dFuncOptions().stride({3, 2}).padding({2, 1}), true},
+      {"3x3 stride (1, 2) groups 2", {3, 6, 10, 35}, {8, 3, 3, 3}, Conv2dFuncOptions().stride({1, 2}).padding(1).groups(2), true},
+      {"3x3 stride (2, 1) no padding", {3, 4, 11, 18}, {5, 4, 3, 3}, Conv2dFuncOptions().stride({2, 1}), true},
   };
   uint64_t seed = 100;
   for (const ConvCase& c : cases) {

@@ -8,19 +8,23 @@
 //                    db[k] = sum_{n, p, q} dy[n, k, p, q]
 // (c runs over the input channels of k's group only.) Nothing is saved: the front-end keeps x and w.
 //
-// Two implementations.
-// * Stride 1 (every convolution of our CIFAR nets): direct convolution on a zero-padded copy of
-//   the images, no im2col. With an image padded to Hi x Wi, tap (r, s) of output pixel (p, q)
-//   reads input element (p + r) Wi + q + s: for a fixed tap, a run of outputs along a row reads a
-//   contiguous run of the input. A register tile is 4 output channels x 3 vectors of 8 pixels
-//   (12 AVX accumulators): per (input channel, tap) it loads the 3 input vectors straight from
-//   the padded planes, broadcasts 4 weights and issues 12 FMAs. Backward data is the same kernel
-//   run on dy padded by (R-1-ph, S-1-pw) with the flipped, transposed kernel. Backward weight
-//   is dot products over the same vectors: 3 output channels x 3 (input channel, tap) rows
-//   per tile, reduced over every pixel of a chunk of images, then summed horizontally.
-//   Details (slots, over-reads, chunks) are at the stride-1 section below.
-// * Other strides: im2col of one image into a per-thread buffer, then cpu::gemm (Eigen,
-//   single-threaded inside the parallel region) per group; col2im for backward data.
+// One implementation for every stride: direct convolution on a zero-padded copy of the images,
+// no im2col. With an image padded to Hi x Wi, tap (r, s) of output pixel (p, q) reads input element
+// (p + r) Wi + q + s at stride 1: for a fixed tap, a run of outputs along a row reads a contiguous
+// run of the input. A register tile is 4 output channels x 3 vectors of 8 pixels (12 AVX
+// accumulators): per (input channel, tap) it loads the 3 input vectors straight from the padded
+// planes, broadcasts 4 weights and issues 12 FMAs. Backward weight is dot products over the same
+// vectors: 3 output channels x 3 (input channel, tap) rows per tile, reduced over every pixel of a
+// chunk of images, then summed horizontally. Details (slots, over-reads, chunks) are below.
+// * Stride (sh, sw): the padded copy stores each row's columns grouped by phase (j mod sw), so that
+//   tap s of outputs q, q + 1, ... reads consecutive elements of phase s mod sw (see Regrouped);
+//   output row p starts at padded row p sh. Forward and backward weight then run the same tiles.
+// * Backward data at stride 1 is the same kernel run on dy padded by (R-1-ph, S-1-pw) with the
+//   flipped, transposed kernel. At stride (sh, sw) it splits into sh sw phases: the dx pixels with
+//   (h + ph) mod sh = a and (w + pw) mod sw = b receive only the taps r = a + sh u, s = b + sw v, and
+//   over those they are a stride-1 convolution of dy with that sub-kernel (flipped, transposed);
+//   each phase is computed into a buffer and scattered into dx (see bwd_data_strided_with).
+// * A 1x1 kernel at a stride without padding runs at stride 1 on the subsampled image.
 // OpenMP splits the batch across the threads (equal contiguous ranges); each thread accumulates
 // its own dw and db (ThreadPartials), summed at the end. Padded buffers are per thread, zeroed
 // once: their borders are never written. The vector type Vec<T> is in kernels/cpu/simd.h.
@@ -33,9 +37,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/allocator.h"
 #include "kernels/conv.h"
 #include "kernels/cpu/simd.h"
-#include "kernels/linear.h"
 
 namespace minidl::cpu {
 namespace {
@@ -72,9 +76,10 @@ class ThreadPartials {
   std::vector<std::vector<Acc>> parts_;
 };
 
-// ---- stride 1 ------------------------------------------------------------------------------------
+// ---- slots and chunks ----------------------------------------------------------------------------
 // The image (padded to Hi x Wi) is a stack of planes with channel stride cs = Hi Wi. Output pixel
-// (p, q) reads input element (p + r) Wi + q + s for tap (r, s): a fixed tap shifts the whole row.
+// (p, q) reads input element (p + r) Wi + q + s for tap (r, s): a fixed tap shifts the whole row
+// (at stride (sh, sw), element p sh Wi + q + off[t] of the regrouped planes, see Regrouped).
 // The output rows are cut into "slots" of one vector: a slot holds the pixels (p, q0 .. q0 + n - 1)
 // of one row of one image (n <= kLanes, short at the end of a row), reads the input from its
 // `in` offset (plus the tap's offset) and lands at its `out` offset. A register tile is any NV
@@ -90,16 +95,16 @@ struct Slots {
   // The same real slots split into full and short ones (for loops that must not branch).
   std::vector<int64_t> full_in, full_out, short_in, short_out, short_n;
   bool overrun = false;  // some slot (short or padding) reads past its last valid element
-  // P x Q outputs per image read from rows of width Wi; image b starts at b in_stride in the
-  // input and at b out_stride in the output.
-  Slots(int64_t P, int64_t Q, int64_t Wi, int64_t lanes, int64_t multiple, int64_t images, int64_t in_stride,
+  // P x Q outputs per image; output row p reads from input offset p row_step (Wi at stride 1,
+  // sh Wi at stride sh); image b starts at b in_stride in the input and at b out_stride in the output.
+  Slots(int64_t P, int64_t Q, int64_t row_step, int64_t lanes, int64_t multiple, int64_t images, int64_t in_stride,
         int64_t out_stride) {
     const size_t count = static_cast<size_t>(images * P * ((Q + lanes - 1) / lanes) + multiple);
     in.reserve(count), out.reserve(count), n.reserve(count), full_in.reserve(count), full_out.reserve(count);
     for (int64_t b = 0; b < images; ++b)
       for (int64_t p = 0; p < P; ++p)
         for (int64_t q0 = 0; q0 < Q; q0 += lanes) {
-          const int64_t i = b * in_stride + p * Wi + q0, o = b * out_stride + p * Q + q0, len = std::min(lanes, Q - q0);
+          const int64_t i = b * in_stride + p * row_step + q0, o = b * out_stride + p * Q + q0, len = std::min(lanes, Q - q0);
           in.push_back(i), out.push_back(o), n.push_back(len);
           if (len == lanes) full_in.push_back(i), full_out.push_back(o);
           else short_in.push_back(i), short_out.push_back(o), short_n.push_back(len);
@@ -116,14 +121,14 @@ struct Slots {
 struct Chunks {
   int64_t N, B, T;
   std::vector<std::unique_ptr<Slots>> by_size;  // [nb - 1]
-  Chunks(int64_t N_, int64_t B_, bool parallel, int64_t P, int64_t Q, int64_t Wi, int64_t lanes, int64_t multiple,
-         int64_t in_stride, int64_t out_stride)
+  Chunks(int64_t N_, int64_t B_, bool parallel, int64_t P, int64_t Q, int64_t row_step, int64_t lanes,
+         int64_t multiple, int64_t in_stride, int64_t out_stride)
       : N(N_), B(std::max<int64_t>(1, std::min(B_, N_))), T(parallel ? omp_get_max_threads() : 1), by_size(B) {
     for (int64_t t = 0; t < T; ++t) {
       const int64_t len = N * (t + 1) / T - N * t / T;
       for (int64_t nb : {len >= B ? B : int64_t(0), len % B})
         if (nb > 0 && !by_size[nb - 1])
-          by_size[nb - 1] = std::make_unique<Slots>(P, Q, Wi, lanes, multiple, nb, in_stride, out_stride);
+          by_size[nb - 1] = std::make_unique<Slots>(P, Q, row_step, lanes, multiple, nb, in_stride, out_stride);
     }
   }
   const Slots& slots(int64_t nb) const { return *by_size[nb - 1]; }
@@ -138,28 +143,61 @@ struct Chunks {
   }
 };
 
-// Tap t = r S + s is the input offset r Wi + s.
-std::vector<int64_t> tap_offsets(int64_t R, int64_t S, int64_t Wi) {
-  std::vector<int64_t> off(R * S);
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t s = 0; s < S; ++s) off[r * S + s] = r * Wi + s;
-  return off;
-}
-
-// dst[c][i][j] = src[c][i - top][j - left] for the (i, j) inside both; top / left < 0 crop.
-// Positions of dst outside the source are not touched (they stay zero from the allocation).
-template <class T>
-void copy_shifted(const T* src, int64_t C, int64_t Hs, int64_t Ws, T* dst, int64_t Hd, int64_t Wd, int64_t top,
-                  int64_t left) {
-  const int64_t i0 = std::max<int64_t>(0, top), i1 = std::min(Hd, Hs + top);
-  const int64_t j0 = std::max<int64_t>(0, left), j1 = std::min(Wd, Ws + left);
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = i0; i < i1; ++i) {
-      const T* s = src + (c * Hs + i - top) * Ws - left;
-      T* d = dst + (c * Hd + i) * Wd;
-      for (int64_t j = j0; j < j1; ++j) d[j] = s[j];  // rows are short (8..34): a loop beats memcpy
+// The layout of a padded image for stride (sh, sw): each row of Wi padded columns is stored with
+// its columns grouped by phase, the columns j = 0, sw, 2 sw, ... first, then j = 1, 1 + sw, ...
+// (at sw = 1 the row as it is). Output (p, q) reads padded column q sw + s for tap s, which is
+// element q + s / sw of phase s mod sw: consecutive q read consecutive elements, as at stride 1.
+// Rows stay in place: output row p reads padded row p sh + r, at offset (p sh + r) Wi.
+struct Regrouped {
+  int64_t Wi, R, S, sh, sw, top, left;  // the image is padded by (top, left) (negative: cropped)
+  std::vector<int64_t> start;           // phase j's first position in a stored row (j <= sw)
+  std::vector<int64_t> off;             // tap t = r S + s -> r Wi + start[s mod sw] + s / sw
+  // For copy: the padded columns [j0, j1) that hold image columns; per phase its first column >= j0
+  // and where that lands (so that no division runs per row).
+  int64_t j0, j1;
+  std::vector<int64_t> first, at;
+  Regrouped(int64_t W, int64_t R_, int64_t S_, int64_t sh_, int64_t sw_, int64_t top_, int64_t left_)
+      : Wi(W + 2 * left_), R(R_), S(S_), sh(sh_), sw(sw_), top(top_), left(left_), start(static_cast<size_t>(sw_) + 1, 0),
+        off(static_cast<size_t>(R_ * S_)), j0(std::max<int64_t>(0, left_)), j1(std::min(Wi, W + left_)) {
+    for (int64_t j = 0; j < sw; ++j) start[j + 1] = start[j] + (Wi - j + sw - 1) / sw;  // its column count
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t s = 0; s < S; ++s) off[r * S + s] = r * Wi + start[s % sw] + s / sw;
+    for (int64_t ph = 0; ph < std::min(sw, S); ++ph) {
+      first.push_back(j0 + ((ph - j0 % sw) + sw) % sw);
+      at.push_back(start[ph] + first.back() / sw);
     }
-}
+  }
+
+  // dst[c][i][stored position of column j] = src[c][i - top][j - left] for the (i, j) inside both,
+  // dst planes Hd x Wi, src planes Hs x (Wi - 2 left). Only what a tap reads is copied: at a stride
+  // above the kernel size, rows i mod sh >= R and phases >= S are never read. Positions not copied
+  // are not touched: they stay zero from the allocation (the padding).
+  template <class T>
+  void copy(const T* src, int64_t C, int64_t Hs, T* dst, int64_t Hd) const {
+    const int64_t Ws = Wi - 2 * left, i0 = std::max<int64_t>(0, top), i1 = std::min(Hd, Hs + top);
+    const bool pairs = sw == 2 && S >= 2;  // both phases of stride 2 in one pass (the compiler vectorizes it)
+    const int64_t m0 = j0 / 2 + j0 % 2, m1 = j1 / 2;  // pairs: the even columns 2m in [j0, j1 - 1)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = i0, r = i0 % sh; i < i1; ++i, r = r + 1 == sh ? 0 : r + 1) {
+        if (r >= R) continue;
+        const T* s = src + (c * Hs + i - top) * Ws - left;  // s[j]: padded column j
+        T* d = dst + (c * Hd + i) * Wi;
+        if (sw == 1) {
+          for (int64_t j = j0; j < j1; ++j) d[j] = s[j];  // rows are short (8..34): a loop beats memcpy
+        } else if (pairs) {
+          T* d1 = d + start[1];
+          if (j0 % 2 == 1) d1[j0 / 2] = s[j0];
+          for (int64_t m = m0; m < m1; ++m) d[m] = s[2 * m], d1[m] = s[2 * m + 1];
+          if (j1 % 2 == 1) d[m1] = s[2 * m1];
+        } else {
+          for (size_t ph = 0; ph < first.size(); ++ph) {
+            T* dp = d + at[ph];
+            for (int64_t j = first[ph]; j < j1; j += sw) *dp++ = s[j];
+          }
+        }
+      }
+  }
+};
 
 // A per-thread input buffer: images x C planes of cs elements plus kLanes of slack for the
 // vector over-read, zero where nothing is copied (the padding).
@@ -387,7 +425,7 @@ bool has_avx512() {
 }
 #endif
 
-// ---- stride-1 drivers ----------------------------------------------------------------------------
+// ---- drivers ---------------------------------------------------------------------------------------
 // Images per chunk for the forward-style passes: the fewest that make the slot count a multiple
 // of NV (8x8 images have 8 slots each: 3 of them fill 24 slots).
 int64_t tile_chunk(int64_t P, int64_t Q, int64_t lanes, int64_t NV) {
@@ -397,19 +435,20 @@ int64_t tile_chunk(int64_t P, int64_t Q, int64_t lanes, int64_t NV) {
   return NV / g;
 }
 
-// The stride-1 convolution of `in` (N images of C planes H x W) padded by (top, left) on each
-// side (negative: cropped) into Hi x Wi, with the kernel get(g, m, ci, t) of M x C/G x R x S,
-// giving out (N images of M planes P x Q, P = Hi - R + 1, Q = Wi - S + 1). Forward and backward data.
+// The convolution at stride (sh, sw) of `in` (N images of C planes H x W) padded by (top, left) on
+// each side (negative: cropped) into Hi x Wi, with the kernel get(g, m, ci, t) of M x C/G x R x S,
+// giving out (N images of M planes P x Q, P = (Hi - R) / sh + 1, Q = (Wi - S) / sw + 1). Forward
+// (any stride) and backward data (stride 1, and each phase of a strided one).
 template <class Tiles, class T, class Get>
-void conv_stride1_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t R,
-                       int64_t S, int64_t G, int64_t M, Get get, const T* bias, T* out) {
-  const int64_t Cg = C / G, Mg = M / G, RS = R * S;
-  const int64_t Hi = H + 2 * top, Wi = W + 2 * left, cs = Hi * Wi, P = Hi - R + 1, Q = Wi - S + 1, PQ = P * Q;
-  const bool pad = top != 0 || left != 0;
-  const std::vector<int64_t> off = tap_offsets(R, S, Wi);
+void conv_direct_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t R,
+                      int64_t S, int64_t sh, int64_t sw, int64_t G, int64_t M, Get get, const T* bias, T* out) {
+  const int64_t Cg = C / G, Mg = M / G, RS = R * S, Hi = H + 2 * top, Wi = W + 2 * left, cs = Hi * Wi;
+  const int64_t P = (Hi - R) / sh + 1, Q = (Wi - S) / sw + 1, PQ = P * Q;
+  const bool pad = top != 0 || left != 0 || sw > 1;  // the planes must be copied (padded, regrouped)
+  const Regrouped rg(W, R, S, sh, sw, top, left);
   constexpr int64_t kL = Vec<T>::kLanes;
   const bool parallel = N * M * Cg * RS * PQ > kParallelMinMacs;
-  const Chunks ch(N, tile_chunk(P, Q, kL, Tiles::NV), parallel, P, Q, Wi, kL, Tiles::NV, C * cs, M * PQ);
+  const Chunks ch(N, tile_chunk(P, Q, kL, Tiles::NV), parallel, P, Q, sh * Wi, kL, Tiles::NV, C * cs, M * PQ);
   std::vector<std::vector<T>> packed(static_cast<size_t>(G));
   for (int64_t g = 0; g < G; ++g)
     packed[g] =
@@ -425,10 +464,10 @@ void conv_stride1_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, 
         const bool copy = pad || (sl.overrun && n0 + nb == N);
         if (copy)
           for (int64_t b = 0; b < nb; ++b)
-            copy_shifted(src + b * C * H * W, C, H, W, buf.data() + b * C * cs, Hi, Wi, top, left);
+            rg.copy(src + b * C * H * W, C, H, buf.data() + b * C * cs, Hi);
         const T* planes = copy ? buf.data() : src;  // without padding, H x W == Hi x Wi
         for (int64_t g = 0; g < G; ++g)
-          Tiles::planes(PlanesArgs<T>{planes + g * Cg * cs, cs, off.data(), RS, Cg, Mg, packed[g].data(),
+          Tiles::planes(PlanesArgs<T>{planes + g * Cg * cs, cs, rg.off.data(), RS, Cg, Mg, packed[g].data(),
                                       bias ? bias + g * Mg : nullptr, out + (n0 * M + g * Mg) * PQ, PQ, &sl});
       }
     });
@@ -436,20 +475,64 @@ void conv_stride1_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, 
 }
 
 template <class T, class Get>
-void conv_stride1(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t R,
-                  int64_t S, int64_t G, int64_t M, Get get, const T* bias, T* out) {
+void conv_direct(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t R,
+                 int64_t S, int64_t sh, int64_t sw, int64_t G, int64_t M, Get get, const T* bias, T* out) {
 #if MINIDL_CONV_AVX512_TILES
-  if (has_avx512()) return conv_stride1_with<Avx512Tiles>(in, N, C, H, W, top, left, R, S, G, M, get, bias, out);
+  if (has_avx512())
+    return conv_direct_with<Avx512Tiles>(in, N, C, H, W, top, left, R, S, sh, sw, G, M, get, bias, out);
 #endif
-  conv_stride1_with<Avx2Tiles>(in, N, C, H, W, top, left, R, S, G, M, get, bias, out);
+  conv_direct_with<Avx2Tiles>(in, N, C, H, W, top, left, R, S, sh, sw, G, M, get, bias, out);
+}
+
+// A 1x1 convolution at stride (sh, sw) without padding reads only the pixels (p sh, q sw): it is the
+// stride-1 convolution of the subsampled image, copied once and compactly (the general path would
+// keep the padded planes, four times the memory at stride 2).
+bool subsampled_1x1(const Conv2dShape& s) {
+  return s.R == 1 && s.S == 1 && s.pad_h == 0 && s.pad_w == 0 && (s.stride_h > 1 || s.stride_w > 1);
+}
+Conv2dShape as_subsampled(Conv2dShape s) {
+  s.H = s.P, s.W = s.Q, s.stride_h = s.stride_w = 1;
+  return s;
+}
+// A buffer of whole images from the CPU allocator, whose cache hands the same pages back next step
+// (a fresh std::vector this size would be page-faulted in on every call).
+template <class T>
+class ImageBuffer {
+ public:
+  explicit ImageBuffer(size_t n) : n_(n), p_(static_cast<T*>(cpu_allocator().allocate(n * sizeof(T)))) {}
+  ~ImageBuffer() { cpu_allocator().deallocate(p_, n_ * sizeof(T)); }
+  ImageBuffer(const ImageBuffer&) = delete;
+  ImageBuffer& operator=(const ImageBuffer&) = delete;
+  T* data() const { return p_; }
+
+ private:
+  size_t n_;
+  T* p_;
+};
+
+// xs[n, c, p, q] = x[n, c, p sh, q sw]
+template <class T>
+void subsample(const Conv2dShape& s, const T* x, T* xs) {
+#pragma omp parallel for schedule(static) if (s.N * s.C * s.P * s.Q > (int64_t(1) << 16))
+  for (int64_t nc = 0; nc < s.N * s.C; ++nc)
+    for (int64_t p = 0; p < s.P; ++p) {
+      const T* src = x + (nc * s.H + p * s.stride_h) * s.W;
+      T* dst = xs + (nc * s.P + p) * s.Q;
+      for (int64_t q = 0; q < s.Q; ++q) dst[q] = src[q * s.stride_w];
+    }
 }
 
 template <class T>
-void fwd_stride1(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+void fwd_direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  if (subsampled_1x1(s)) {
+    const ImageBuffer<T> xs(static_cast<size_t>(s.N * s.C * s.P * s.Q));
+    subsample(s, x, xs.data());
+    return fwd_direct(as_subsampled(s), xs.data(), w, bias, y);
+  }
   const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S;
-  conv_stride1(x, s.N, s.C, s.H, s.W, s.pad_h, s.pad_w, s.R, s.S, s.groups, s.K,
-               [&](int64_t g, int64_t k, int64_t c, int64_t t) { return w[((g * Kg + k) * Cg + c) * RS + t]; }, bias,
-               y);
+  conv_direct(x, s.N, s.C, s.H, s.W, s.pad_h, s.pad_w, s.R, s.S, s.stride_h, s.stride_w, s.groups, s.K,
+              [&](int64_t g, int64_t k, int64_t c, int64_t t) { return w[((g * Kg + k) * Cg + c) * RS + t]; }, bias,
+              y);
 }
 
 template <class T>
@@ -460,26 +543,113 @@ void bwd_data_stride1(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   auto flipped = [&](int64_t g, int64_t c, int64_t k, int64_t t) {
     return w[((g * Kg + k) * Cg + c) * RS + (RS - 1 - t)];
   };
-  conv_stride1(dy, s.N, s.K, s.P, s.Q, s.R - 1 - s.pad_h, s.S - 1 - s.pad_w, s.R, s.S, s.groups, s.C, flipped,
-               static_cast<const T*>(nullptr), dx);
+  conv_direct(dy, s.N, s.K, s.P, s.Q, s.R - 1 - s.pad_h, s.S - 1 - s.pad_w, s.R, s.S, 1, 1, s.groups, s.C, flipped,
+              static_cast<const T*>(nullptr), dx);
+}
+
+// Backward data at stride (sh, sw), by phases. In padded coordinates (h' = h + ph, w' = w + pw)
+//   dx[c, h', w'] = sum_{k, r, s} w[k, c, r, s] dy[k, (h' - r) / sh, (w' - s) / sw]   (exact divisions only).
+// For h' = sh i + a, w' = sw j + b only the taps r = a + sh u, s = b + sw v (u < Ua, v < Ub) divide:
+//   dx[c, sh i + a, sw j + b] = sum_{k, u, v} w[k, c, a + sh u, b + sw v] dy[k, i - u, j - v],
+// a stride-1 convolution of dy with phase (a, b)'s sub-kernel, flipped and transposed. All phases
+// read one copy of dy padded by the largest sub-kernel's (U - 1, V - 1) (phase (0, 0)'s): output
+// (i, j) of the phase, tap (u', v') of the flipped sub-kernel, reads padded element
+// (i + u' + U - Ua, j + v' + V - Ub). Each phase computes only its (i, j) that land inside dx
+// (a window of at most P + U - 1 by Q + V - 1; outside it dy is zero) into a small per-chunk
+// buffer that is scattered into dx. A phase without taps (a >= R or b >= S, e.g. the odd pixels
+// of a 1x1 stride-2 convolution) and pixels past every phase's reach stay zero.
+template <class Tiles, class T>
+void bwd_data_strided_with(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  const int64_t sh = s.stride_h, sw = s.stride_w, G = s.groups, Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S;
+  const int64_t U = (s.R + sh - 1) / sh, V = (s.S + sw - 1) / sw, HW = s.H * s.W;
+  const Regrouped pad(s.Q, 1, 1, 1, 1, U - 1, V - 1);  // a plain padded copy of dy
+  const int64_t Hd = s.P + 2 * (U - 1), Wd = pad.Wi, cs = Hd * Wd;
+  constexpr int64_t kL = Vec<T>::kLanes;
+  const bool parallel = conv_macs(s) > kParallelMinMacs;
+  const int64_t B = tile_chunk(s.P, s.Q, kL, Tiles::NV);  // images per chunk, the same for every phase
+  struct Phase {
+    int64_t a, b, taps, i0, j0, Pa, Qa;  // z[i, j] of this phase is output (i0 + i, j0 + j)
+    std::vector<int64_t> off;
+    std::vector<std::vector<T>> packed;  // per group
+    std::unique_ptr<Chunks> ch;
+  };
+  std::vector<Phase> phases;
+  int64_t zsize = 0;
+  for (int64_t a = 0; a < std::min(sh, s.R); ++a)
+    for (int64_t b = 0; b < std::min(sw, s.S); ++b) {
+      const int64_t Ua = (s.R - a + sh - 1) / sh, Ub = (s.S - b + sw - 1) / sw;
+      // Output (i, j) lands on h = sh i + a - ph, w = sw j + b - pw: the i, j where that is inside dx.
+      const int64_t i0 = std::max<int64_t>(0, (s.pad_h - a + sh - 1) / sh);
+      const int64_t i1 = std::min(s.P + Ua - 1, (s.H + s.pad_h - a + sh - 1) / sh);
+      const int64_t j0 = std::max<int64_t>(0, (s.pad_w - b + sw - 1) / sw);
+      const int64_t j1 = std::min(s.Q + Ub - 1, (s.W + s.pad_w - b + sw - 1) / sw);
+      if (i1 <= i0 || j1 <= j0) continue;
+      Phase ph{a, b, Ua * Ub, i0, j0, i1 - i0, j1 - j0, std::vector<int64_t>(static_cast<size_t>(Ua * Ub)), {}, nullptr};
+      for (int64_t t = 0; t < Ua * Ub; ++t) ph.off[t] = (i0 + t / Ub + U - Ua) * Wd + j0 + t % Ub + V - Ub;
+      for (int64_t g = 0; g < G; ++g)
+        ph.packed.push_back(pack_weights<T>(Tiles::MR, Cg, Kg, Ua * Ub, [&](int64_t c, int64_t k, int64_t t) {
+          const int64_t r = a + sh * (Ua - 1 - t / Ub), q = b + sw * (Ub - 1 - t % Ub);
+          return w[((g * Kg + k) * Cg + c) * RS + r * s.S + q];
+        }));
+      ph.ch = std::make_unique<Chunks>(s.N, B, parallel, ph.Pa, ph.Qa, Wd, kL, Tiles::NV, s.K * cs, s.C * ph.Pa * ph.Qa);
+      zsize = std::max(zsize, B * s.C * ph.Pa * ph.Qa);
+      phases.push_back(std::move(ph));
+    }
+  const Chunks ch(s.N, B, parallel, s.P, s.Q, Wd, kL, Tiles::NV, s.K * cs, 0);  // walks the images
+#pragma omp parallel if (parallel)
+  {
+    std::vector<T> buf = plane_buffer<T>(true, ch.B, s.K, cs);
+    std::vector<T> z(static_cast<size_t>(zsize));
+    ch.for_my_ranges([&](int64_t begin, int64_t end) {
+      for (int64_t n0 = begin; n0 < end; n0 += ch.B) {
+        const int64_t nb = std::min(ch.B, end - n0);
+        for (int64_t n = 0; n < nb; ++n)
+          pad.copy(dy + (n0 + n) * s.K * s.P * s.Q, s.K, s.P, buf.data() + n * s.K * cs, Hd);
+        T* dxn = dx + n0 * s.C * HW;
+        std::fill(dxn, dxn + nb * s.C * HW, T(0));
+        for (const Phase& ph : phases) {
+          const int64_t PQa = ph.Pa * ph.Qa;
+          for (int64_t g = 0; g < G; ++g)
+            Tiles::planes(PlanesArgs<T>{buf.data() + g * Kg * cs, cs, ph.off.data(), ph.taps, Kg, Cg,
+                                        ph.packed[g].data(), nullptr, z.data() + g * Cg * PQa, PQa, &ph.ch->slots(nb)});
+          for (int64_t nc = 0; nc < nb * s.C; ++nc) {
+            const T* zp = z.data() + nc * PQa;
+            T* d = dxn + nc * HW;
+            for (int64_t i = 0; i < ph.Pa; ++i) {
+              const int64_t row = (sh * (ph.i0 + i) + ph.a - s.pad_h) * s.W + sw * ph.j0 + ph.b - s.pad_w;
+              for (int64_t j = 0; j < ph.Qa; ++j) d[row + sw * j] = zp[i * ph.Qa + j];  // (h, w) of z[i, j]
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
+template <class T>
+void bwd_data_strided(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+#if MINIDL_CONV_AVX512_TILES
+  if (has_avx512()) return bwd_data_strided_with<Avx512Tiles>(s, dy, w, dx);
+#endif
+  bwd_data_strided_with<Avx2Tiles>(s, dy, w, dx);
 }
 
 template <class Tiles, class T>
-void bwd_weight_stride1_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
+void bwd_weight_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
   const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, PQ = s.P * s.Q, CRS = Cg * RS;
-  const bool pad = s.pad_h > 0 || s.pad_w > 0;
+  const bool pad = s.pad_h > 0 || s.pad_w > 0 || s.stride_w > 1;  // x must be copied (padded, regrouped)
   const int64_t Hi = s.H + 2 * s.pad_h, Wi = s.W + 2 * s.pad_w, cs = Hi * Wi;
   // Input row j = c RS + t of a group (channel c, tap t) starts at c cs + off[t]; dw[k][j] is its
   // weight, so tiles run over consecutive j, across channels (1x1 kernels get 3 channels a tile).
-  const std::vector<int64_t> off = tap_offsets(s.R, s.S, Wi);
+  const Regrouped rg(s.W, s.R, s.S, s.stride_h, s.stride_w, s.pad_h, s.pad_w);
   std::vector<int64_t> row(static_cast<size_t>(CRS));
-  for (int64_t j = 0; j < CRS; ++j) row[j] = (j / RS) * cs + off[j % RS];
+  for (int64_t j = 0; j < CRS; ++j) row[j] = (j / RS) * cs + rg.off[j % RS];
   // Small images: several per chunk (at least ~128 slots), so each tile's horizontal sums are amortized.
   constexpr int64_t kL = Vec<T>::kLanes;
   const int64_t per_image = s.P * ((s.Q + kL - 1) / kL);
   const bool parallel = conv_macs(s) > kParallelMinMacs;
-  const Chunks ch(s.N, std::max<int64_t>(1, std::min<int64_t>(16, 128 / per_image)), parallel, s.P, s.Q, Wi, kL, 1,
-                  s.C * cs, s.K * PQ);
+  const Chunks ch(s.N, std::max<int64_t>(1, std::min<int64_t>(16, 128 / per_image)), parallel, s.P, s.Q,
+                  s.stride_h * Wi, kL, 1, s.C * cs, s.K * PQ);
   const bool overrun = ch.overrun();
   ThreadPartials<T> dw_parts(s.K * CRS);
   ThreadPartials<double> db_parts(s.K);
@@ -498,7 +668,7 @@ void bwd_weight_stride1_with(const Conv2dShape& s, const T* x, const T* dy, T* d
         const bool last = n0 + nb == s.N, copy_x = pad || (sl.overrun && last), copy_dy = sl.overrun && last;
         if (copy_x)
           for (int64_t b = 0; b < nb; ++b)
-            copy_shifted(xn + b * s.C * s.H * s.W, s.C, s.H, s.W, xp.data() + b * s.C * cs, Hi, Wi, s.pad_h, s.pad_w);
+            rg.copy(xn + b * s.C * s.H * s.W, s.C, s.H, xp.data() + b * s.C * cs, Hi);
         if (copy_dy) std::copy(dyn, dyn + nb * s.K * PQ, dyp.data());
         if (db)
           for (int64_t k = 0; k < nb * s.K; ++k) {
@@ -521,113 +691,16 @@ void bwd_weight_stride1_with(const Conv2dShape& s, const T* x, const T* dy, T* d
 }
 
 template <class T>
-void bwd_weight_stride1(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
+void bwd_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
+  if (subsampled_1x1(s)) {
+    const ImageBuffer<T> xs(static_cast<size_t>(s.N * s.C * s.P * s.Q));
+    subsample(s, x, xs.data());
+    return bwd_weight_direct(as_subsampled(s), xs.data(), dy, dw, db);
+  }
 #if MINIDL_CONV_AVX512_TILES
-  if (has_avx512()) return bwd_weight_stride1_with<Avx512Tiles>(s, x, dy, dw, db);
+  if (has_avx512()) return bwd_weight_with<Avx512Tiles>(s, x, dy, dw, db);
 #endif
-  bwd_weight_stride1_with<Avx2Tiles>(s, x, dy, dw, db);
-}
-
-// ---- any stride: im2col + GEMM -------------------------------------------------------------------
-// col[(c R + r) S + s][p Q + q] = x[c, p sh - ph + r, q sw - pw + s] (0 in the padding).
-template <class T>
-void im2col(const Conv2dShape& s, const T* x, T* col) {
-  const int64_t PQ = s.P * s.Q;
-  for (int64_t c = 0; c < s.C; ++c)
-    for (int64_t r = 0; r < s.R; ++r)
-      for (int64_t u = 0; u < s.S; ++u) {
-        T* row = col + ((c * s.R + r) * s.S + u) * PQ;
-        for (int64_t p = 0; p < s.P; ++p) {
-          const int64_t h = p * s.stride_h - s.pad_h + r;
-          T* out = row + p * s.Q;
-          if (h < 0 || h >= s.H) {
-            std::fill(out, out + s.Q, T(0));
-            continue;
-          }
-          const T* in = x + (c * s.H + h) * s.W;
-          for (int64_t q = 0; q < s.Q; ++q) {
-            const int64_t wi = q * s.stride_w - s.pad_w + u;
-            out[q] = (wi >= 0 && wi < s.W) ? in[wi] : T(0);
-          }
-        }
-      }
-}
-
-// The adjoint of im2col: dx[c, h, w] += col[...] for every entry that im2col would have read.
-template <class T>
-void col2im(const Conv2dShape& s, const T* col, T* dx) {
-  const int64_t PQ = s.P * s.Q;
-  std::fill(dx, dx + s.C * s.H * s.W, T(0));
-  for (int64_t c = 0; c < s.C; ++c)
-    for (int64_t r = 0; r < s.R; ++r)
-      for (int64_t u = 0; u < s.S; ++u) {
-        const T* row = col + ((c * s.R + r) * s.S + u) * PQ;
-        for (int64_t p = 0; p < s.P; ++p) {
-          const int64_t h = p * s.stride_h - s.pad_h + r;
-          if (h < 0 || h >= s.H) continue;
-          T* out = dx + (c * s.H + h) * s.W;
-          for (int64_t q = 0; q < s.Q; ++q) {
-            const int64_t wi = q * s.stride_w - s.pad_w + u;
-            if (wi >= 0 && wi < s.W) out[wi] += row[p * s.Q + q];
-          }
-        }
-      }
-}
-
-template <class T>
-void fwd_im2col(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  const int64_t Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
-#pragma omp parallel if (conv_macs(s) > kParallelMinMacs)
-  {
-    std::vector<T> col(static_cast<size_t>(s.C * s.R * s.S * PQ));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < s.N; ++n) {
-      im2col(s, x + n * s.C * s.H * s.W, col.data());
-      for (int64_t g = 0; g < s.groups; ++g) {
-        T* yg = y + (n * s.K + g * Kg) * PQ;
-        gemm<T>(false, false, Kg, PQ, CRS, T(1), w + g * Kg * CRS, CRS, col.data() + g * CRS * PQ, PQ, T(0), yg, PQ);
-        if (bias)
-          for (int64_t k = 0; k < Kg; ++k)
-            for (int64_t i = 0; i < PQ; ++i) yg[k * PQ + i] += bias[g * Kg + k];
-      }
-    }
-  }
-}
-
-template <class T>
-void bwd_data_im2col(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
-  const int64_t Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
-#pragma omp parallel if (conv_macs(s) > kParallelMinMacs)
-  {
-    std::vector<T> col(static_cast<size_t>(s.C * s.R * s.S * PQ));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < s.N; ++n) {
-      for (int64_t g = 0; g < s.groups; ++g)  // dcol_g = w_g^T dy_g
-        gemm<T>(true, false, CRS, PQ, Kg, T(1), w + g * Kg * CRS, CRS, dy + (n * s.K + g * Kg) * PQ, PQ, T(0),
-                col.data() + g * CRS * PQ, PQ);
-      col2im(s, col.data(), dx + n * s.C * s.H * s.W);
-    }
-  }
-}
-
-template <class T>
-void bwd_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
-  const int64_t Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
-  ThreadPartials<T> dw_parts(s.K * CRS);
-#pragma omp parallel if (conv_macs(s) > kParallelMinMacs)
-  {
-    std::vector<T>& dwt = dw_parts.mine();
-    std::vector<T> col(static_cast<size_t>(s.C * s.R * s.S * PQ));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < s.N; ++n) {
-      im2col(s, x + n * s.C * s.H * s.W, col.data());
-      for (int64_t g = 0; g < s.groups; ++g)  // dw_g += dy_g col_g^T
-        gemm<T>(false, true, Kg, CRS, PQ, T(1), dy + (n * s.K + g * Kg) * PQ, PQ, col.data() + g * CRS * PQ, PQ,
-                T(1), dwt.data() + g * Kg * CRS, CRS);
-    }
-  }
-  dw_parts.sum_into(dw);
-  if (db) ref::bias_bwd<T>(dy, db, s.N, s.K, PQ);  // a plain sum: the reference's is as fast as any
+  bwd_weight_with<Avx2Tiles>(s, x, dy, dw, db);
 }
 
 bool unit_stride(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1; }
@@ -637,21 +710,19 @@ bool unit_stride(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w ==
 template <class T>
 void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   if (s.N == 0) return;
-  if (unit_stride(s)) fwd_stride1(s, x, w, bias, y);
-  else fwd_im2col(s, x, w, bias, y);
+  fwd_direct(s, x, w, bias, y);
 }
 
 template <class T>
 void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   if (s.N == 0) return;
   if (unit_stride(s)) bwd_data_stride1(s, dy, w, dx);
-  else bwd_data_im2col(s, dy, w, dx);
+  else bwd_data_strided(s, dy, w, dx);
 }
 
 template <class T>
 void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
-  if (unit_stride(s)) bwd_weight_stride1(s, x, dy, dw, db);
-  else bwd_weight_im2col(s, x, dy, dw, db);
+  bwd_weight_direct(s, x, dy, dw, db);
 }
 
 #define INSTANTIATE(T)                                                                     \
