@@ -174,28 +174,39 @@ struct Regrouped {
   // are not touched: they stay zero from the allocation (the padding).
   template <class T>
   void copy(const T* src, int64_t C, int64_t Hs, T* dst, int64_t Hd) const {
-    const int64_t Ws = Wi - 2 * left, i0 = std::max<int64_t>(0, top), i1 = std::min(Hd, Hs + top);
-    const bool pairs = sw == 2 && S >= 2;  // both phases of stride 2 in one pass (the compiler vectorizes it)
-    const int64_t m0 = j0 / 2 + j0 % 2, m1 = j1 / 2;  // pairs: the even columns 2m in [j0, j1 - 1)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = i0, r = i0 % sh; i < i1; ++i, r = r + 1 == sh ? 0 : r + 1) {
-        if (r >= R) continue;
-        const T* s = src + (c * Hs + i - top) * Ws - left;  // s[j]: padded column j
-        T* d = dst + (c * Hd + i) * Wi;
-        if (sw == 1) {
-          for (int64_t j = j0; j < j1; ++j) d[j] = s[j];  // rows are short (8..34): a loop beats memcpy
-        } else if (pairs) {
-          T* d1 = d + start[1];
-          if (j0 % 2 == 1) d1[j0 / 2] = s[j0];
-          for (int64_t m = m0; m < m1; ++m) d[m] = s[2 * m], d1[m] = s[2 * m + 1];
-          if (j1 % 2 == 1) d[m1] = s[2 * m1];
-        } else {
-          for (size_t ph = 0; ph < first.size(); ++ph) {
-            T* dp = d + at[ph];
-            for (int64_t j = first[ph]; j < j1; j += sw) *dp++ = s[j];
-          }
+    const int64_t a = j0, e = j1;  // locals: the row loops below must not reload members
+    if (sw == 1) {
+      copy_rows(src, C, Hs, dst, Hd, [a, e](const T* s, T* d) {
+        for (int64_t j = a; j < e; ++j) d[j] = s[j];  // rows are short (8..34): a loop beats memcpy
+      });
+    } else if (sw == 2 && S >= 2) {  // both phases of stride 2 in one pass (the compiler vectorizes it)
+      const int64_t m0 = a / 2 + a % 2, m1 = e / 2, odd = start[1];  // pairs: the even columns 2m in [a, e - 1)
+      copy_rows(src, C, Hs, dst, Hd, [a, e, m0, m1, odd](const T* s, T* d) {
+        T* d1 = d + odd;
+        if (a % 2 == 1) d1[a / 2] = s[a];
+        for (int64_t m = m0; m < m1; ++m) d[m] = s[2 * m], d1[m] = s[2 * m + 1];
+        if (e % 2 == 1) d[m1] = s[2 * m1];
+      });
+    } else {
+      copy_rows(src, C, Hs, dst, Hd, [this, e](const T* s, T* d) {
+        for (size_t ph = 0; ph < first.size(); ++ph) {
+          T* dp = d + at[ph];
+          for (int64_t j = first[ph]; j < e; j += sw) *dp++ = s[j];
         }
-      }
+      });
+    }
+  }
+
+ private:
+  // row(s, d) for every row i that a tap reads: s[j] is padded column j of the source row, d the
+  // stored row.
+  template <class T, class Row>
+  void copy_rows(const T* src, int64_t C, int64_t Hs, T* dst, int64_t Hd, Row row) const {
+    const int64_t Ws = Wi - 2 * left, i0 = std::max<int64_t>(0, top), i1 = std::min(Hd, Hs + top);
+    const bool all_rows = sh <= R;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = i0; i < i1; ++i)
+        if (all_rows || i % sh < R) row(src + (c * Hs + i - top) * Ws - left, dst + (c * Hd + i) * Wi);
   }
 };
 
