@@ -126,6 +126,14 @@ TEST_CASE("conv2d cpu engine matches the reference on larger shapes", "[conv]") 
       {"5x4 stride (3, 2) pad (2, 1)", {2, 4, 19, 23}, {7, 4, 5, 4}, Conv2dFuncOptions().stride({3, 2}).padding({2, 1}), true},
       {"3x3 stride (1, 2) groups 2", {3, 6, 10, 35}, {8, 3, 3, 3}, Conv2dFuncOptions().stride({1, 2}).padding(1).groups(2), true},
       {"3x3 stride (2, 1) no padding", {3, 4, 11, 18}, {5, 4, 3, 3}, Conv2dFuncOptions().stride({2, 1}), true},
+      // small maps, where slots run across row ends (the flat grid): runs split by the row end,
+      // slots spanning three rows (5 wide), the last slot past the image, 1x1 without junk columns
+      {"3x3 pad 1 on 10x10", {3, 6, 10, 10}, {7, 6, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      {"threaded 3x3 pad 1 on 5x5", {33, 16, 5, 5}, {12, 16, 3, 3}, Conv2dFuncOptions().padding(1), false},
+      {"3x3 pad 0, 5x5 to 3x3", {4, 5, 5, 5}, {6, 5, 3, 3}, Conv2dFuncOptions(), true},
+      {"3x3 pad 1 on 3x3", {5, 4, 3, 3}, {6, 4, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      {"1x1 on 5x5", {3, 7, 5, 5}, {5, 7, 1, 1}, Conv2dFuncOptions(), true},
+      {"3x3 pad 1 on 7x13", {2, 3, 7, 13}, {4, 3, 3, 3}, Conv2dFuncOptions().padding(1), true},
   };
   uint64_t seed = 100;
   for (const ConvCase& c : cases) {

@@ -25,6 +25,8 @@
 //   over those they are a stride-1 convolution of dy with that sub-kernel (flipped, transposed);
 //   each phase is computed into a buffer and scattered into dx (see bwd_data_strided_with).
 // * A 1x1 kernel at a stride without padding runs at stride 1 on the subsampled image.
+// * Small maps at stride 1 (10 or 5 wide) use a "flat" grid: a vector holds 8 consecutive outputs
+//   on the padded width, across the row end, rather than 8 of one row (see Grid).
 // OpenMP splits the batch across the threads (equal contiguous ranges); each thread accumulates
 // its own dw and db (ThreadPartials), summed at the end. Padded buffers are per thread, zeroed
 // once: their borders are never written. The vector type Vec<T> is in kernels/cpu/simd.h.
@@ -90,27 +92,87 @@ class ThreadPartials {
 // backward data) or multiplied by a dy zeroed in those lanes (backward weight). Such a read can
 // run up to kLanes - 1 elements past the last plane, so the input is read in place only when
 // more of the tensor follows; otherwise it is copied into a buffer with that much slack.
+// The output grid the slots cover: P x Q outputs per image, output row p reading from input offset
+// p row_step (Wi at stride 1, sh Wi at stride sh). In row mode a slot holds pixels of one output
+// row. Small maps waste lanes that way (a 10-wide row fills 10 of 16 lanes, a 5-wide one 5 of 8),
+// so at stride 1 a "flat" grid can be used instead: the outputs are numbered f = p Wi + q over the
+// padded width, q < Wi, and a slot is kLanes consecutive f. For a fixed tap they read consecutive
+// input elements again (f + off[t]), across the row end; the lanes with q >= Q are junk (10 of 12
+// lanes used for 10-wide rows). Their valid lanes form runs, each stored to its own place.
+struct Grid {
+  int64_t P, Q, row_step;
+  bool flat = false;
+  int64_t flat_stride = 0;  // flat mode, for backward weight: image b's dy on the flat grid starts at b flat_stride
+  int64_t row_slots(int64_t lanes) const { return P * ((Q + lanes - 1) / lanes); }
+  int64_t flat_slots(int64_t lanes) const { return ((P - 1) * row_step + Q + lanes - 1) / lanes; }
+  int64_t slots_per_image(int64_t lanes) const { return flat ? flat_slots(lanes) : row_slots(lanes); }
+  // Flat when it needs fewer slots (only at stride 1, where row_step is the padded width).
+  static Grid choose(int64_t P, int64_t Q, int64_t row_step, bool unit_stride, int64_t lanes) {
+    Grid g{P, Q, row_step};
+    g.flat = unit_stride && g.flat_slots(lanes) < g.row_slots(lanes);
+    return g;
+  }
+};
+
 struct Slots {
   std::vector<int64_t> in, out, n;  // every slot, then padding slots (n = 0) up to a multiple
-  // The same real slots split into full and short ones (for loops that must not branch).
+  // A slot with n < kLanes stores its valid lanes as runs: run_lane / run_len / run_out of
+  // runs [run_first[v], run_first[v + 1]) (row mode: one run of its first n lanes).
+  std::vector<int64_t> run_first, run_lane, run_len, run_out;
+  // The same real slots split into full and short ones (for loops that must not branch). In flat
+  // mode every slot is "full" here, with full_out its position on the flat dy grid (whose junk
+  // columns are zero, so junk lanes add nothing to dw).
   std::vector<int64_t> full_in, full_out, short_in, short_out, short_n;
-  bool overrun = false;  // some slot (short or padding) reads past its last valid element
-  // P x Q outputs per image; output row p reads from input offset p row_step (Wi at stride 1,
-  // sh Wi at stride sh); image b starts at b in_stride in the input and at b out_stride in the output.
-  Slots(int64_t P, int64_t Q, int64_t row_step, int64_t lanes, int64_t multiple, int64_t images, int64_t in_stride,
-        int64_t out_stride) {
-    const size_t count = static_cast<size_t>(images * P * ((Q + lanes - 1) / lanes) + multiple);
+  bool overrun = false;  // some slot (short, flat or padding) reads past its last valid element
+  // Image b starts at b in_stride in the input and at b out_stride in the output.
+  Slots(const Grid& g, int64_t lanes, int64_t multiple, int64_t images, int64_t in_stride, int64_t out_stride) {
+    const size_t count = static_cast<size_t>(images * g.slots_per_image(lanes) + multiple);
     in.reserve(count), out.reserve(count), n.reserve(count), full_in.reserve(count), full_out.reserve(count);
-    for (int64_t b = 0; b < images; ++b)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t q0 = 0; q0 < Q; q0 += lanes) {
-          const int64_t i = b * in_stride + p * row_step + q0, o = b * out_stride + p * Q + q0, len = std::min(lanes, Q - q0);
-          in.push_back(i), out.push_back(o), n.push_back(len);
-          if (len == lanes) full_in.push_back(i), full_out.push_back(o);
-          else short_in.push_back(i), short_out.push_back(o), short_n.push_back(len);
+    run_first.push_back(0);
+    auto add_run = [&](int64_t lane, int64_t len, int64_t o) {
+      run_lane.push_back(lane), run_len.push_back(len), run_out.push_back(o);
+    };
+    for (int64_t b = 0; b < images; ++b) {
+      if (g.flat) {
+        const int64_t end = (g.P - 1) * g.row_step + g.Q;  // one past the last valid f
+        for (int64_t f0 = 0; f0 < end; f0 += lanes) {
+          int64_t valid = 0, first_out = -1;
+          for (int64_t i = 0; i < lanes;) {  // the runs: valid lanes of one output row each
+            const int64_t f = f0 + i, p = f / g.row_step, q = f % g.row_step;
+            if (f >= end || q >= g.Q) { ++i; continue; }
+            const int64_t len = std::min({lanes - i, g.Q - q, end - f}), o = b * out_stride + p * g.Q + q;
+            if (first_out < 0) first_out = o;
+            add_run(i, len, o);
+            valid += len, i += len;
+          }
+          const bool full = valid == lanes && static_cast<int64_t>(run_lane.size()) - run_first.back() == 1;
+          if (full) run_lane.resize(run_first.back()), run_len.resize(run_first.back()), run_out.resize(run_first.back());
+          in.push_back(b * in_stride + f0), out.push_back(first_out), n.push_back(full ? lanes : valid);
+          run_first.push_back(static_cast<int64_t>(run_lane.size()));
+          full_in.push_back(b * in_stride + f0), full_out.push_back(b * g.flat_stride + f0);
         }
-    overrun = Q % lanes != 0 || n.size() % multiple != 0;
-    while (n.size() % multiple != 0) in.push_back(0), out.push_back(0), n.push_back(0);  // computed, never stored
+        overrun = true;
+        continue;
+      }
+      for (int64_t p = 0; p < g.P; ++p)
+        for (int64_t q0 = 0; q0 < g.Q; q0 += lanes) {
+          const int64_t i = b * in_stride + p * g.row_step + q0, o = b * out_stride + p * g.Q + q0;
+          const int64_t len = std::min(lanes, g.Q - q0);
+          in.push_back(i), out.push_back(o), n.push_back(len);
+          if (len == lanes) {
+            full_in.push_back(i), full_out.push_back(o);
+          } else {
+            short_in.push_back(i), short_out.push_back(o), short_n.push_back(len);
+            add_run(0, len, o);
+          }
+          run_first.push_back(static_cast<int64_t>(run_lane.size()));
+        }
+    }
+    overrun = overrun || g.Q % lanes != 0 || n.size() % multiple != 0;
+    while (n.size() % multiple != 0) {  // computed, never stored
+      in.push_back(0), out.push_back(0), n.push_back(0);
+      run_first.push_back(static_cast<int64_t>(run_lane.size()));
+    }
   }
   int64_t size() const { return static_cast<int64_t>(n.size()); }
 };
@@ -121,14 +183,14 @@ struct Slots {
 struct Chunks {
   int64_t N, B, T;
   std::vector<std::unique_ptr<Slots>> by_size;  // [nb - 1]
-  Chunks(int64_t N_, int64_t B_, bool parallel, int64_t P, int64_t Q, int64_t row_step, int64_t lanes,
-         int64_t multiple, int64_t in_stride, int64_t out_stride)
+  Chunks(int64_t N_, int64_t B_, bool parallel, const Grid& g, int64_t lanes, int64_t multiple, int64_t in_stride,
+         int64_t out_stride)
       : N(N_), B(std::max<int64_t>(1, std::min(B_, N_))), T(parallel ? omp_get_max_threads() : 1), by_size(B) {
     for (int64_t t = 0; t < T; ++t) {
       const int64_t len = N * (t + 1) / T - N * t / T;
       for (int64_t nb : {len >= B ? B : int64_t(0), len % B})
         if (nb > 0 && !by_size[nb - 1])
-          by_size[nb - 1] = std::make_unique<Slots>(P, Q, row_step, lanes, multiple, nb, in_stride, out_stride);
+          by_size[nb - 1] = std::make_unique<Slots>(g, lanes, multiple, nb, in_stride, out_stride);
     }
   }
   const Slots& slots(int64_t nb) const { return *by_size[nb - 1]; }
@@ -257,8 +319,8 @@ std::vector<T> pack_weights(int64_t mr_block, int64_t M, int64_t Ci, int64_t tap
 //   out[m ldo + sout[v] + i] = init[m] + sum_{ci, t} wp[ci][t][m] in[ci cs + sin[v] + off[t] + i]   (i < sn[v])
 template <class T, int MR, int NV>
 MINIDL_CONV_INLINE void conv_tile(const T* in, int64_t cs, const int64_t* off, int64_t taps, int64_t Ci, const T* wp,
-                                  const T* init, T* out, int64_t ldo, const int64_t* sin, const int64_t* sout,
-                                  const int64_t* sn) {
+                                  const T* init, T* out, int64_t ldo, const Slots& sl, int64_t v0) {
+  const int64_t *sin = sl.in.data() + v0, *sout = sl.out.data() + v0, *sn = sl.n.data() + v0;
   using VT = Vec<T>;
   using V = typename VT::V;
   constexpr int kL = VT::kLanes;
@@ -281,11 +343,13 @@ MINIDL_CONV_INLINE void conv_tile(const T* in, int64_t cs, const int64_t* off, i
   for (int v = 0; v < NV; ++v) {
     if (sn[v] == kL) {
       for (int m = 0; m < MR; ++m) VT::store(out + m * ldo + sout[v], acc[m][v]);
-    } else {  // a short slot: only its first sn[v] lanes exist in out
-      T tmp[kL];
-      for (int m = 0; m < MR; ++m) {
-        VT::store(tmp, acc[m][v]);
-        for (int64_t i = 0; i < sn[v]; ++i) out[m * ldo + sout[v] + i] = tmp[i];
+    } else {  // a short or flat slot: its valid lanes, run by run
+      T tmp[MR][kL];
+      for (int m = 0; m < MR; ++m) VT::store(tmp[m], acc[m][v]);
+      for (int64_t r = sl.run_first[v0 + v]; r < sl.run_first[v0 + v + 1]; ++r) {
+        const int64_t lane = sl.run_lane[r], len = sl.run_len[r], o = sl.run_out[r];
+        for (int m = 0; m < MR; ++m)
+          for (int64_t i = 0; i < len; ++i) out[m * ldo + o + i] = tmp[m][lane + i];
       }
     }
   }
@@ -310,16 +374,15 @@ template <class T, int MR, int NV>
 MINIDL_CONV_INLINE void conv_planes(const PlanesArgs<T>& a) {
   const Slots& sl = *a.sl;
   for (int64_t v0 = 0; v0 < sl.size(); v0 += NV) {
-    const int64_t *sin = sl.in.data() + v0, *sout = sl.out.data() + v0, *sn = sl.n.data() + v0;
     for (int64_t m0 = 0; m0 < a.M; m0 += MR) {
       const T* w = a.wp + m0 * a.Ci * a.taps;
       const T* b = a.bias ? a.bias + m0 : nullptr;
       T* o = a.out + m0 * a.ldo;
       switch (std::min<int64_t>(MR, a.M - m0)) {
-        case 4: conv_tile<T, 4, NV>(a.in, a.cs, a.off, a.taps, a.Ci, w, b, o, a.ldo, sin, sout, sn); break;
-        case 3: conv_tile<T, 3, NV>(a.in, a.cs, a.off, a.taps, a.Ci, w, b, o, a.ldo, sin, sout, sn); break;
-        case 2: conv_tile<T, 2, NV>(a.in, a.cs, a.off, a.taps, a.Ci, w, b, o, a.ldo, sin, sout, sn); break;
-        default: conv_tile<T, 1, NV>(a.in, a.cs, a.off, a.taps, a.Ci, w, b, o, a.ldo, sin, sout, sn); break;
+        case 4: conv_tile<T, 4, NV>(a.in, a.cs, a.off, a.taps, a.Ci, w, b, o, a.ldo, sl, v0); break;
+        case 3: conv_tile<T, 3, NV>(a.in, a.cs, a.off, a.taps, a.Ci, w, b, o, a.ldo, sl, v0); break;
+        case 2: conv_tile<T, 2, NV>(a.in, a.cs, a.off, a.taps, a.Ci, w, b, o, a.ldo, sl, v0); break;
+        default: conv_tile<T, 1, NV>(a.in, a.cs, a.off, a.taps, a.Ci, w, b, o, a.ldo, sl, v0); break;
       }
     }
   }
@@ -439,8 +502,7 @@ bool has_avx512() {
 // ---- drivers ---------------------------------------------------------------------------------------
 // Images per chunk for the forward-style passes: the fewest that make the slot count a multiple
 // of NV (8x8 images have 8 slots each: 3 of them fill 24 slots).
-int64_t tile_chunk(int64_t P, int64_t Q, int64_t lanes, int64_t NV) {
-  const int64_t slots = P * ((Q + lanes - 1) / lanes);
+int64_t tile_chunk(int64_t slots, int64_t NV) {
   int64_t g = NV, b = slots;
   while (b != 0) g = std::exchange(b, g % b);  // gcd(NV, slots)
   return NV / g;
@@ -459,7 +521,8 @@ void conv_direct_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, i
   const Regrouped rg(W, R, S, sh, sw, top, left);
   constexpr int64_t kL = Vec<T>::kLanes;
   const bool parallel = N * M * Cg * RS * PQ > kParallelMinMacs;
-  const Chunks ch(N, tile_chunk(P, Q, kL, Tiles::NV), parallel, P, Q, sh * Wi, kL, Tiles::NV, C * cs, M * PQ);
+  const Grid grid = Grid::choose(P, Q, sh * Wi, sh == 1 && sw == 1, kL);
+  const Chunks ch(N, tile_chunk(grid.slots_per_image(kL), Tiles::NV), parallel, grid, kL, Tiles::NV, C * cs, M * PQ);
   std::vector<std::vector<T>> packed(static_cast<size_t>(G));
   for (int64_t g = 0; g < G; ++g)
     packed[g] =
@@ -577,7 +640,8 @@ void bwd_data_strided_with(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   const int64_t Hd = s.P + 2 * (U - 1), Wd = pad.Wi, cs = Hd * Wd;
   constexpr int64_t kL = Vec<T>::kLanes;
   const bool parallel = conv_macs(s) > kParallelMinMacs;
-  const int64_t B = tile_chunk(s.P, s.Q, kL, Tiles::NV);  // images per chunk, the same for every phase
+  // Images per chunk, the same for every phase.
+  const int64_t B = tile_chunk(Grid::choose(s.P, s.Q, Wd, true, kL).slots_per_image(kL), Tiles::NV);
   struct Phase {
     int64_t a, b, taps, i0, j0, Pa, Qa;  // z[i, j] of this phase is output (i0 + i, j0 + j)
     std::vector<int64_t> off;
@@ -602,11 +666,12 @@ void bwd_data_strided_with(const Conv2dShape& s, const T* dy, const T* w, T* dx)
           const int64_t r = a + sh * (Ua - 1 - t / Ub), q = b + sw * (Ub - 1 - t % Ub);
           return w[((g * Kg + k) * Cg + c) * RS + r * s.S + q];
         }));
-      ph.ch = std::make_unique<Chunks>(s.N, B, parallel, ph.Pa, ph.Qa, Wd, kL, Tiles::NV, s.K * cs, s.C * ph.Pa * ph.Qa);
+      ph.ch = std::make_unique<Chunks>(s.N, B, parallel, Grid::choose(ph.Pa, ph.Qa, Wd, true, kL), kL, Tiles::NV,
+                                       s.K * cs, s.C * ph.Pa * ph.Qa);
       zsize = std::max(zsize, B * s.C * ph.Pa * ph.Qa);
       phases.push_back(std::move(ph));
     }
-  const Chunks ch(s.N, B, parallel, s.P, s.Q, Wd, kL, Tiles::NV, s.K * cs, 0);  // walks the images
+  const Chunks ch(s.N, B, parallel, Grid{s.P, s.Q, Wd}, kL, Tiles::NV, s.K * cs, 0);  // walks the images
 #pragma omp parallel if (parallel)
   {
     std::vector<T> buf = plane_buffer<T>(true, ch.B, s.K, cs);
@@ -657,10 +722,15 @@ void bwd_weight_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db
   for (int64_t j = 0; j < CRS; ++j) row[j] = (j / RS) * cs + rg.off[j % RS];
   // Small images: several per chunk (at least ~128 slots), so each tile's horizontal sums are amortized.
   constexpr int64_t kL = Vec<T>::kLanes;
-  const int64_t per_image = s.P * ((s.Q + kL - 1) / kL);
+  Grid grid = Grid::choose(s.P, s.Q, s.stride_h * Wi, s.stride_h == 1 && s.stride_w == 1, kL);
+  // On a flat grid the tiles read dy on that grid too: planes of P x Wi (its junk columns and kL of
+  // slack zero, so junk lanes add nothing); else dy's own P x Q planes.
+  const int64_t dps = grid.flat ? s.P * Wi + kL : PQ;
+  grid.flat_stride = s.K * dps;
+  const int64_t per_image = grid.slots_per_image(kL);
   const bool parallel = conv_macs(s) > kParallelMinMacs;
-  const Chunks ch(s.N, std::max<int64_t>(1, std::min<int64_t>(16, 128 / per_image)), parallel, s.P, s.Q,
-                  s.stride_h * Wi, kL, 1, s.C * cs, s.K * PQ);
+  const Chunks ch(s.N, std::max<int64_t>(1, std::min<int64_t>(16, 128 / per_image)), parallel, grid, kL, 1, s.C * cs,
+                  s.K * PQ);
   const bool overrun = ch.overrun();
   ThreadPartials<T> dw_parts(s.K * CRS);
   ThreadPartials<double> db_parts(s.K);
@@ -669,18 +739,23 @@ void bwd_weight_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db
     std::vector<T>& dwt = dw_parts.mine();
     std::vector<double>& dbt = db_parts.mine();
     std::vector<T> xp = plane_buffer<T>(pad || overrun, ch.B, s.C, cs);
-    std::vector<T> dyp = plane_buffer<T>(overrun, ch.B, s.K, PQ);
+    std::vector<T> dyp = plane_buffer<T>(overrun, ch.B, s.K, dps);
     ch.for_my_ranges([&](int64_t begin, int64_t end) {
       for (int64_t n0 = begin; n0 < end; n0 += ch.B) {
         const int64_t nb = std::min(ch.B, end - n0);
         const Slots& sl = ch.slots(nb);
         const T* xn = x + n0 * s.C * s.H * s.W;
         const T* dyn = dy + n0 * s.K * PQ;
-        const bool last = n0 + nb == s.N, copy_x = pad || (sl.overrun && last), copy_dy = sl.overrun && last;
+        const bool last = n0 + nb == s.N, copy_x = pad || (sl.overrun && last);
+        const bool copy_dy = grid.flat || (sl.overrun && last);
         if (copy_x)
           for (int64_t b = 0; b < nb; ++b)
             rg.copy(xn + b * s.C * s.H * s.W, s.C, s.H, xp.data() + b * s.C * cs, Hi);
-        if (copy_dy) std::copy(dyn, dyn + nb * s.K * PQ, dyp.data());
+        if (grid.flat)
+          for (int64_t k = 0; k < nb * s.K; ++k)
+            for (int64_t p = 0; p < s.P; ++p) std::copy_n(dyn + k * PQ + p * s.Q, s.Q, dyp.data() + k * dps + p * Wi);
+        else if (copy_dy)
+          std::copy(dyn, dyn + nb * s.K * PQ, dyp.data());
         if (db)
           for (int64_t k = 0; k < nb * s.K; ++k) {
             const T* r = dyn + k * PQ;
@@ -692,7 +767,7 @@ void bwd_weight_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db
         const T* in = copy_x ? xp.data() : xn;  // without padding, H x W == Hi x Wi
         const T* a = copy_dy ? dyp.data() : dyn;
         for (int64_t g = 0; g < s.groups; ++g)
-          Tiles::dw(DwArgs<T>{a + g * Kg * PQ, PQ, Kg, in + g * Cg * cs, row.data(), CRS, &sl,
+          Tiles::dw(DwArgs<T>{a + g * Kg * dps, dps, Kg, in + g * Cg * cs, row.data(), CRS, &sl,
                               dwt.data() + g * Kg * CRS});
       }
     });
