@@ -1,5 +1,5 @@
-// conv2d: forward values by hand and gradchecks (every path: stride 1 direct kernel, strided
-// im2col, groups, depthwise, 1x1, non-square kernels, padding larger than the kernel) on the
+// conv2d: forward values by hand and gradchecks (every path: stride 1, strided (phases), small
+// maps (flat grid), groups, depthwise, 1x1, non-square kernels, padding larger than the kernel) on the
 // reference and the tuned CPU engine; the tuned engine against the reference (kernels/ref/conv.cpp,
 // the 7-loop definition) on shapes larger than its register tiles; errors; the CUDA and cuDNN
 // engines against the reference and a float64 gradcheck on the GPU.
@@ -134,6 +134,11 @@ TEST_CASE("conv2d cpu engine matches the reference on larger shapes", "[conv]") 
       {"3x3 pad 1 on 3x3", {5, 4, 3, 3}, {6, 4, 3, 3}, Conv2dFuncOptions().padding(1), true},
       {"1x1 on 5x5", {3, 7, 5, 5}, {5, 7, 1, 1}, Conv2dFuncOptions(), true},
       {"3x3 pad 1 on 7x13", {2, 3, 7, 13}, {4, 3, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      // images smaller than a vector, read in place: the chunk before the last must not read past
+      // the tensor's end (an ASan build catches it; the values are checked everywhere)
+      {"1x1 on 1x3 images", {4, 1, 1, 3}, {2, 1, 1, 1}, Conv2dFuncOptions(), true},
+      {"1x1 stride 2 on 1x1 images", {4, 1, 1, 1}, {3, 1, 1, 1}, Conv2dFuncOptions().stride(2), true},
+      {"1x1 on 1x2 images", {8, 1, 1, 2}, {2, 1, 1, 1}, Conv2dFuncOptions(), false},
   };
   uint64_t seed = 100;
   for (const ConvCase& c : cases) {

@@ -24,9 +24,11 @@
 //   (h + ph) mod sh = a and (w + pw) mod sw = b receive only the taps r = a + sh u, s = b + sw v, and
 //   over those they are a stride-1 convolution of dy with that sub-kernel (flipped, transposed);
 //   each phase is computed into a buffer and scattered into dx (see bwd_data_strided_with).
-// * A 1x1 kernel at a stride without padding runs at stride 1 on the subsampled image.
-// * Small maps at stride 1 (10 or 5 wide) use a "flat" grid: a vector holds 8 consecutive outputs
-//   on the padded width, across the row end, rather than 8 of one row (see Grid).
+// * A 1x1 kernel at a stride without padding runs at stride 1 on the subsampled image (forward
+//   and backward weight; its backward data is the phase split above, with one phase).
+// * At stride 1 (also each phase of a strided backward data) a "flat" grid is used where it needs
+//   fewer vectors, as on small maps (10 or 5 wide): a vector holds 8 consecutive outputs on the
+//   padded width, across the row end, rather than 8 of one row (see Grid).
 // OpenMP splits the batch across the threads (equal contiguous ranges); each thread accumulates
 // its own dw and db (ThreadPartials), summed at the end. Padded buffers are per thread, zeroed
 // once: their borders are never written. The vector type Vec<T> is in kernels/cpu/simd.h.
@@ -145,9 +147,10 @@ struct Slots {
             add_run(i, len, o);
             valid += len, i += len;
           }
-          const bool full = valid == lanes && static_cast<int64_t>(run_lane.size()) - run_first.back() == 1;
-          if (full) run_lane.resize(run_first.back()), run_len.resize(run_first.back()), run_out.resize(run_first.back());
-          in.push_back(b * in_stride + f0), out.push_back(first_out), n.push_back(full ? lanes : valid);
+          // All lanes valid: one run (or, when Q == Wi, runs that continue each other in the
+          // output), stored as a whole vector at first_out; its runs are not needed.
+          if (valid == lanes) run_lane.resize(run_first.back()), run_len.resize(run_first.back()), run_out.resize(run_first.back());
+          in.push_back(b * in_stride + f0), out.push_back(first_out), n.push_back(valid);
           run_first.push_back(static_cast<int64_t>(run_lane.size()));
           full_in.push_back(b * in_stride + f0), full_out.push_back(b * g.flat_stride + f0);
         }
@@ -390,10 +393,11 @@ MINIDL_CONV_INLINE void conv_planes(const PlanesArgs<T>& a) {
 
 // Register tile of the backward weight: for m < MR and t < NT,
 //   dw[m ldw + t] += sum_{slots v} sum_{i < n_v} a[m lda + out_v + i] in[in_v + off[t] + i]
-// a is dy (planes P x Q), in the padded x, and off[t] selects an input row (channel c, tap (r, s))
-// by its offset c cs + r Wi + s. MR x NT accumulators plus NT inputs and MR dy vectors must fit
-// the registers (the compiler loads all MR dy vectors at once). The dy lanes past a short slot
-// are zeroed so the junk x lanes add nothing.
+// a is dy (planes of lda: P x Q, or P Wi + kL on the flat grid), in the padded x, and off[t]
+// selects an input row (channel c, tap (r, s)) by its offset c cs + Regrouped::off[t]. MR x NT
+// accumulators plus NT inputs and MR dy vectors must fit the registers (the compiler loads all MR
+// dy vectors at once). The junk x lanes add nothing: the dy lanes past a short slot are zeroed
+// here, and on the flat grid dy's junk columns are zero in its copy.
 template <class T, int MR, int NT>
 MINIDL_CONV_INLINE void dw_tile(const T* a, int64_t lda, const T* in, const int64_t* off, const Slots& sl, T* dw,
                                 int64_t ldw) {
@@ -511,7 +515,7 @@ int64_t tile_chunk(int64_t slots, int64_t NV) {
 // The convolution at stride (sh, sw) of `in` (N images of C planes H x W) padded by (top, left) on
 // each side (negative: cropped) into Hi x Wi, with the kernel get(g, m, ci, t) of M x C/G x R x S,
 // giving out (N images of M planes P x Q, P = (Hi - R) / sh + 1, Q = (Wi - S) / sw + 1). Forward
-// (any stride) and backward data (stride 1, and each phase of a strided one).
+// (any stride) and backward data at stride 1.
 template <class Tiles, class T, class Get>
 void conv_direct_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t R,
                       int64_t S, int64_t sh, int64_t sw, int64_t G, int64_t M, Get get, const T* bias, T* out) {
@@ -535,7 +539,8 @@ void conv_direct_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, i
         const int64_t nb = std::min(ch.B, end - n0);
         const Slots& sl = ch.slots(nb);
         const T* src = in + n0 * C * H * W;
-        const bool copy = pad || (sl.overrun && n0 + nb == N);
+        // Read in place only while more of the tensor follows than a vector can run past.
+        const bool copy = pad || (sl.overrun && (N - n0 - nb) * C * H * W < kL);
         if (copy)
           for (int64_t b = 0; b < nb; ++b)
             rg.copy(src + b * C * H * W, C, H, buf.data() + b * C * cs, Hi);
@@ -746,8 +751,10 @@ void bwd_weight_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db
         const Slots& sl = ch.slots(nb);
         const T* xn = x + n0 * s.C * s.H * s.W;
         const T* dyn = dy + n0 * s.K * PQ;
-        const bool last = n0 + nb == s.N, copy_x = pad || (sl.overrun && last);
-        const bool copy_dy = grid.flat || (sl.overrun && last);
+        // Read in place only while more of the tensor follows than a vector can run past.
+        const int64_t after = s.N - n0 - nb;
+        const bool copy_x = pad || (sl.overrun && after * s.C * s.H * s.W < kL);
+        const bool copy_dy = grid.flat || (sl.overrun && after * s.K * PQ < kL);
         if (copy_x)
           for (int64_t b = 0; b < nb; ++b)
             rg.copy(xn + b * s.C * s.H * s.W, s.C, s.H, xp.data() + b * s.C * cs, Hi);
