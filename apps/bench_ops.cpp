@@ -1,5 +1,6 @@
 // bench_ops: the speed of minidl's ops, forward and forward+backward, at the layer shapes of the
-// four reference CIFAR-10 CNNs (skipnet48k, convnet39k, gapnet39k, c10net48k; batch 128) and,
+// four reference CIFAR-10 CNNs (skipnet48k, convnet39k, gapnet39k, c10net48k) and of minidl50k
+// (batch 128) and,
 // with --device cuda, of resnet9 (batch 512). apps/bench_ops_torch.py times the same cases in
 // PyTorch and apps/bench_table.py joins the two JSON files into a markdown table:
 //
@@ -51,13 +52,13 @@ struct Case {
 
 std::string chw(int64_t c, int64_t h) { return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(h); }
 
-// A conv layer: C -> K channels, k x k window, stride s, padding p, input H x H.
-struct ConvSpec { int64_t C, K, k, s, p, H; bool bias; };
+// A conv layer: C -> K channels, k x k window, stride s, padding p, input H x H, in `groups` groups.
+struct ConvSpec { int64_t C, K, k, s, p, H; bool bias; int64_t groups = 1; };
 // A conv's output (what norms, ReLU and dropout see): C channels of H x H, in `model`, whose
 // group norm default is `groups`.
 struct ActSpec { std::string model; int64_t C, H, groups; };
 
-// The distinct conv layers of the reference CNNs (layers/models/*.cpp), in model order.
+// The distinct conv layers of the reference CNNs and minidl50k (layers/models/*.cpp), in model order.
 const std::vector<ConvSpec> kConv50k = {
     // skipnet48k
     {3, 8, 3, 1, 1, 32, false}, {8, 8, 3, 1, 1, 32, false}, {8, 16, 3, 2, 1, 32, false}, {8, 16, 1, 2, 0, 32, false},
@@ -75,7 +76,12 @@ const std::vector<ConvSpec> kConv50k = {
     {30, 40, 3, 1, 0, 3, false}, {40, 10, 1, 1, 0, 1, false},
     // c10net48k (every conv has a bias)
     {3, 16, 3, 1, 1, 32, true}, {16, 16, 3, 1, 1, 32, true}, {16, 8, 1, 1, 0, 32, true},
-    {8, 32, 3, 1, 1, 16, true}, {32, 32, 3, 1, 1, 16, true}, {32, 16, 1, 1, 0, 16, true}};
+    {8, 32, 3, 1, 1, 16, true}, {32, 32, 3, 1, 1, 16, true}, {32, 16, 1, 1, 0, 16, true},
+    // minidl50k (no bias; depthwise 3x3 + pointwise 1x1 from stage 2 on)
+    {3, 24, 3, 1, 1, 32, false}, {24, 24, 3, 1, 1, 32, false}, {24, 48, 3, 2, 1, 32, false},
+    {24, 48, 1, 2, 0, 32, false}, {48, 48, 3, 1, 1, 16, false, 48}, {48, 48, 1, 1, 0, 16, false},
+    {48, 48, 3, 2, 1, 16, false, 48}, {48, 80, 1, 1, 0, 8, false}, {80, 80, 3, 1, 1, 8, false, 80},
+    {80, 80, 1, 1, 0, 8, false}, {48, 80, 1, 2, 0, 16, false}};
 // The distinct normalized activations (each listed under the first model that has it).
 const std::vector<ActSpec> kAct50k = {
     {"skipnet48k", 8, 32, 4}, {"skipnet48k", 16, 16, 4}, {"skipnet48k", 16, 8, 4}, {"skipnet48k", 32, 8, 4},
@@ -83,7 +89,8 @@ const std::vector<ActSpec> kAct50k = {
     {"convnet39k", 16, 5, 4}, {"convnet39k", 32, 5, 4},
     {"gapnet39k", 10, 30, 5}, {"gapnet39k", 20, 28, 5}, {"gapnet39k", 20, 14, 5}, {"gapnet39k", 30, 14, 5},
     {"gapnet39k", 40, 14, 5}, {"gapnet39k", 20, 5, 5}, {"gapnet39k", 30, 3, 5}, {"gapnet39k", 40, 1, 5},
-    {"c10net48k", 16, 32, 4}, {"c10net48k", 32, 16, 4}};
+    {"c10net48k", 16, 32, 4}, {"c10net48k", 32, 16, 4},
+    {"minidl50k", 24, 32, 4}, {"minidl50k", 48, 16, 4}, {"minidl50k", 80, 8, 4}};
 // resnet9: convs 3x3 padding 1 without bias, a norm after each (after the pool in layer1-3).
 const std::vector<ConvSpec> kConvR9 = {{3, 64, 3, 1, 1, 32, false},    {64, 128, 3, 1, 1, 32, false},
                                        {128, 128, 3, 1, 1, 16, false}, {128, 256, 3, 1, 1, 16, false},
@@ -109,9 +116,11 @@ std::vector<Case> make_cases(bool resnet9) {
   for (const ConvSpec& c : resnet9 ? kConvR9 : kConv50k) {
     const std::string k = std::to_string(c.k), hw = std::to_string(c.H) + "x" + std::to_string(c.H);
     add("conv2d " + k + "x" + k + " " + std::to_string(c.C) + "->" + std::to_string(c.K) + " s" + std::to_string(c.s) +
-            " p" + std::to_string(c.p) + (c.bias ? " bias " : " ") + hw,
+            " p" + std::to_string(c.p) + (c.groups > 1 ? " g" + std::to_string(c.groups) : "") +
+            (c.bias ? " bias " : " ") + hw,
         "conv2d", {N, c.C, c.H, c.H},
-        {{"out", c.K}, {"kernel", c.k}, {"stride", c.s}, {"pad", c.p}, {"bias", c.bias}, {"x_grad", c.C != 3}});
+        {{"out", c.K}, {"kernel", c.k}, {"stride", c.s}, {"pad", c.p}, {"bias", c.bias}, {"groups", c.groups},
+         {"x_grad", c.C != 3}});
   }
   const std::vector<ActSpec>& acts = resnet9 ? kActR9 : kAct50k;
   for (const ActSpec& a : acts) act("batch_norm", a);
@@ -139,7 +148,7 @@ std::vector<Case> make_cases(bool resnet9) {
   for (const ActSpec& a : acts)
     if (a.model == "skipnet48k" || a.model == "c10net48k") act("dropout2d", a, {{"p", 0.05}});
   for (const ActSpec& a : acts)
-    if (a.model == "skipnet48k") act("add", a);  // the skip blocks' residual additions
+    if (a.model == "skipnet48k" || a.model == "minidl50k") act("add", a);  // residual additions
   add("softmax 10", "softmax", {N, 10});
   add("log_softmax 10", "log_softmax", {N, 10});
   add("cross_entropy 10", "cross_entropy", {N, 10});
@@ -170,9 +179,10 @@ Prepared prepare(const Case& c, Device dev) {
   Tensor x = leaf(xs, a.value("x_grad", true));
   const std::string& op = c.op;
   if (op == "conv2d") {
-    const int64_t K = a["out"], k = a["kernel"];
-    Tensor w = leaf({K, C, k, k}), b = a["bias"].get<bool>() ? leaf({K}) : Tensor();
-    const auto opt = ops::Conv2dFuncOptions().stride(a["stride"].get<int64_t>()).padding(a["pad"].get<int64_t>());
+    const int64_t K = a["out"], k = a["kernel"], groups = a.value("groups", int64_t(1));
+    Tensor w = leaf({K, C / groups, k, k}), b = a["bias"].get<bool>() ? leaf({K}) : Tensor();
+    const auto opt =
+        ops::Conv2dFuncOptions().stride(a["stride"].get<int64_t>()).padding(a["pad"].get<int64_t>()).groups(groups);
     p.forward = [=] { return ops::conv2d(x, w, b, opt); };
   } else if (op == "batch_norm") {
     Tensor rm = zeros({C}, o), rv = ones({C}, o), w = leaf({C}), b = leaf({C});

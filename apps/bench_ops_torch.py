@@ -37,9 +37,10 @@ def prepare(case, dev):
     x = leaf(*shape, grad=a.get("x_grad", True))
     C = shape[1]
     if op == "conv2d":
-        w = leaf(a["out"], C, a["kernel"], a["kernel"])
+        g = a.get("groups", 1)
+        w = leaf(a["out"], C // g, a["kernel"], a["kernel"])
         b = leaf(a["out"]) if a["bias"] else None
-        return leaves, lambda: F.conv2d(x, w, b, stride=a["stride"], padding=a["pad"])
+        return leaves, lambda: F.conv2d(x, w, b, stride=a["stride"], padding=a["pad"], groups=g)
     if op == "batch_norm":
         rm, rv, w, b = torch.zeros(C, device=dev), torch.ones(C, device=dev), leaf(C), leaf(C)
         return leaves, lambda: F.batch_norm(x, rm, rv, w, b, training=True)

@@ -15,6 +15,7 @@
 //   different moments of the step: one allowed only 1x kept missing on minidl50k's 12 MB
 //   activations), while the 2x bound keeps changing shapes (a training step, then an evaluation
 //   at another batch size) from growing the memory without limit.
+// - Blocks of 2 MiB and more are 2 MiB-aligned and marked MADV_HUGEPAGE (see huge_alloc).
 // - When the system allocator fails, the cache is released and the allocation retried once.
 // - MINIDL_CPU_CACHE=0 turns the cache off (exact-size aligned_alloc / free per tensor). It is
 //   off in AddressSanitizer builds, so ASan sees exact tensor sizes and every use of a freed one.
@@ -27,6 +28,10 @@
 #include <map>
 #include <mutex>
 #include <vector>
+
+#if __has_include(<sys/mman.h>)
+#include <sys/mman.h>  // madvise
+#endif
 
 #include "core/cuda_context.h"
 #include "core/error.h"
@@ -117,18 +122,30 @@ class CpuAllocator final : public Allocator {
 
  private:
   void* system_alloc(size_t size, size_t nbytes) {
-    void* p = std::aligned_alloc(64, size);
+    void* p = huge_alloc(size);
     if (!p) {  // give the cache back and try once more
       {
         std::lock_guard<std::mutex> lock(mu_);
         release_cache();
       }
-      p = std::aligned_alloc(64, size);
+      p = huge_alloc(size);
     }
     if (!p)
       MINIDL_FAIL("out of CPU memory allocating ", nbytes, " bytes; minidl holds ", current_.load(), " bytes in ",
                   live_.load(), " live tensors, peak ", peak_.load(), " bytes; try a smaller --batch-size");
     ++allocs_;
+    return p;
+  }
+  // Blocks of 2 MiB and more are 2 MiB-aligned and marked for transparent huge pages (on kernels
+  // that only give them on request, THP "madvise"): a 12 MB activation then spans 6 TLB entries
+  // instead of 3,000, which memory-bound passes (ReLU, add, the norms) feel.
+  static void* huge_alloc(size_t size) {
+    constexpr size_t kHuge = size_t(2) << 20;
+    if (size < kHuge) return std::aligned_alloc(64, size);
+    void* p = std::aligned_alloc(kHuge, (size + kHuge - 1) / kHuge * kHuge);
+#ifdef MADV_HUGEPAGE
+    if (p) madvise(p, (size + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);  // a hint: failure changes nothing
+#endif
     return p;
   }
   static void raise(std::atomic<int64_t>& mark, int64_t now) {
