@@ -15,6 +15,7 @@
 //   conv_engine()        MINIDL_CONV_ENGINE     CPU: cpu | ref      CUDA: cuda | cudnn
 //   batch_norm_engine()  MINIDL_BN_ENGINE       CPU: cpu | ref      CUDA: cuda | cudnn
 //   group_norm_engine()  MINIDL_GN_ENGINE       CPU: cpu | ref      CUDA: cuda
+//   layer_norm_engine()  MINIDL_LN_ENGINE       CPU: cpu | ref      CUDA: cuda
 //   gemm_engine()        MINIDL_GEMM_ENGINE     CPU: cpu | ref      CUDA: cuda | cublas
 //   softmax_engine()     MINIDL_SOFTMAX_ENGINE  CPU: cpu | ref      CUDA: cuda
 //   loss_engine()        MINIDL_LOSS_ENGINE     CPU: cpu | ref      CUDA: cuda

@@ -19,14 +19,17 @@ namespace minidl {
 // ---- the engine choice -------------------------------------------------------------------------
 // batch_norm: on the CPU the tuned engine (default) or ref; on CUDA the hand-written kernels
 // (default) or cuDNN.
-// group_norm: the tuned engine (default) or ref on the CPU; cuda on CUDA.
-// layer_norm: ref on the CPU, cuda on CUDA (MINIDL_KERNEL).
+// group_norm and layer_norm: the tuned engine (default) or ref on the CPU; cuda on CUDA.
 EngineChoice& batch_norm_engine() {
   static EngineChoice choice("batch_norm", "MINIDL_BN_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda, Engine::Cudnn});
   return choice;
 }
 EngineChoice& group_norm_engine() {
   static EngineChoice choice("group_norm", "MINIDL_GN_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda});
+  return choice;
+}
+EngineChoice& layer_norm_engine() {
+  static EngineChoice choice("layer_norm", "MINIDL_LN_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda});
   return choice;
 }
 
@@ -78,6 +81,24 @@ GroupNormKernels<T> group_norm_kernels(Device d) {
     default: break;
   }
   MINIDL_FAIL("group_norm: no kernels for engine ", engine_name(group_norm_engine().active(d)));
+}
+
+template <class T>
+struct LayerNormKernels {
+  decltype(&ref::layer_norm_fwd<T>) fwd;
+  decltype(&ref::layer_norm_bwd<T>) bwd;
+};
+
+template <class T>
+LayerNormKernels<T> layer_norm_kernels(Device d) {
+  switch (layer_norm_engine().active(d)) {
+    case Engine::Ref: return {MINIDL_ENGINE_KERNEL(ref, layer_norm_fwd<T>), MINIDL_ENGINE_KERNEL(ref, layer_norm_bwd<T>)};
+    case Engine::Cpu: return {MINIDL_ENGINE_KERNEL(cpu, layer_norm_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, layer_norm_bwd<T>)};
+    case Engine::Cuda:
+      return {MINIDL_ENGINE_KERNEL(cuda, layer_norm_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, layer_norm_bwd<T>)};
+    default: break;
+  }
+  MINIDL_FAIL("layer_norm: no kernels for engine ", engine_name(layer_norm_engine().active(d)));
 }
 
 template <class T>
@@ -152,7 +173,7 @@ struct LayerNormBackward : NormBackwardBase {
     std::vector<Tensor> g = allocate_grads();
     dispatch_floating(dy.dtype(), "layer_norm backward", [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_KERNEL(dy.device(), layer_norm_bwd<T>)(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma),
+      layer_norm_kernels<T>(dy.device()).bwd(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma),
                                                     mean.data<T>(), invstd.data<T>(), mutable_data_or_null<T>(g[0]),
                                                     mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), M,
                                                     D);
@@ -269,8 +290,8 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
   Tensor mean = empty({M}, x.options()), invstd = empty({M}, x.options());
   dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(x.device(), layer_norm_fwd<T>)(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
-                                                 y.data<T>(), mean.data<T>(), invstd.data<T>(), M, D, eps);
+    layer_norm_kernels<T>(x.device()).fwd(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
+                                          y.data<T>(), mean.data<T>(), invstd.data<T>(), M, D, eps);
   });
   if (needs_grad({x, weight, bias})) {
     auto node = std::make_shared<LayerNormBackward>();

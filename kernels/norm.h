@@ -69,13 +69,7 @@ namespace minidl {
 namespace ref { MINIDL_BATCH_NORM_KERNELS MINIDL_GROUP_LAYER_NORM_KERNELS }   // kernels/ref/norm.cpp
 namespace cuda { MINIDL_BATCH_NORM_KERNELS MINIDL_GROUP_LAYER_NORM_KERNELS }  // kernels/cuda/norm.cu
 // kernels/cpu/norm.cpp (tuned: one pass for the moments, float sums per plane).
-namespace cpu {
-MINIDL_BATCH_NORM_KERNELS
-template <class T> void group_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd,
-                                       int64_t N, int64_t C, int64_t S, int64_t G, double eps);
-template <class T> void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd,
-                                       T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C, int64_t S, int64_t G);
-}  // namespace cpu
+namespace cpu { MINIDL_BATCH_NORM_KERNELS MINIDL_GROUP_LAYER_NORM_KERNELS }
 // cuDNN's batch norm (kernels/cudnn/norm.cu). Its backward is the training-mode formula only:
 // batch_norm_bwd requires training = true (the front-end runs the eval-mode backward on cuda::).
 namespace cudnn { MINIDL_BATCH_NORM_KERNELS }
@@ -86,7 +80,8 @@ namespace cudnn { MINIDL_BATCH_NORM_KERNELS }
 // (the default) or ref; on CUDA tensors cuda (the default) or cudnn. MINIDL_BN_ENGINE=ref,cudnn.
 EngineChoice& batch_norm_engine();
 // group_norm's: cpu (the default) or ref on the CPU; cuda on CUDA. MINIDL_GN_ENGINE=ref.
-// layer_norm runs ref on the CPU and cuda on CUDA.
 EngineChoice& group_norm_engine();
+// layer_norm's: cpu (the default) or ref on the CPU; cuda on CUDA. MINIDL_LN_ENGINE=ref.
+EngineChoice& layer_norm_engine();
 
 }  // namespace minidl

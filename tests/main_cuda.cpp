@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   // parity cases, the random-shape sweep) runs kernels/ref/, also for the families whose default
   // CPU engine is a tuned one.
   for (minidl::EngineChoice* c : {&minidl::conv_engine(), &minidl::gemm_engine(), &minidl::softmax_engine(),
-                                  &minidl::loss_engine(), &minidl::batch_norm_engine(), &minidl::group_norm_engine()})
+                                  &minidl::loss_engine(), &minidl::batch_norm_engine(), &minidl::group_norm_engine(),
+                                  &minidl::layer_norm_engine()})
     c->set(minidl::Engine::Ref);
   Catch::Session session;
   if (int rc = session.applyCommandLine(argc, argv)) return rc;

@@ -24,8 +24,9 @@ TEST_CASE("engine defaults", "[engine]") {
   CHECK(loss_engine().active(Device::cpu()) == Engine::Cpu);
   CHECK(batch_norm_engine().active(Device::cpu()) == Engine::Cpu);
   CHECK(group_norm_engine().active(Device::cpu()) == Engine::Cpu);
+  CHECK(layer_norm_engine().active(Device::cpu()) == Engine::Cpu);
   for (EngineChoice* c : {&conv_engine(), &gemm_engine(), &softmax_engine(), &loss_engine(), &batch_norm_engine(),
-                          &group_norm_engine()})
+                          &group_norm_engine(), &layer_norm_engine()})
     CHECK(c->active(Device::cuda()) == Engine::Cuda);
   CHECK(std::string(conv_engine().env_var()) == "MINIDL_CONV_ENGINE");
   CHECK(std::string(engine_name(Engine::Cudnn)) == "cudnn");
@@ -52,6 +53,7 @@ TEST_CASE("engine errors name the family and the reason", "[engine][errors]") {
                     Catch::Contains("softmax has no cudnn engine") && Catch::Contains("CUDA: cuda"));
   CHECK_THROWS_WITH(batch_norm_engine().set(Engine::Cublas), Catch::Contains("batch_norm has no cublas engine"));
   CHECK_THROWS_WITH(group_norm_engine().set(Engine::Cudnn), Catch::Contains("group_norm has no cudnn engine"));
+  CHECK_THROWS_WITH(layer_norm_engine().set(Engine::Cudnn), Catch::Contains("layer_norm has no cudnn engine"));
   // A vendor engine this build lacks (every build without a GPU toolkit; the interpreter too).
   if (!engine_available(Engine::Cudnn)) {
     CHECK_THROWS_WITH(conv_engine().set(Engine::Cudnn),

@@ -364,6 +364,62 @@ TEST_CASE("group_norm cpu engine matches the reference", "[norm][engine]") {
   }
 }
 
+// The same for layer_norm. The tuned backward adds dgamma / dbeta into per-thread partial rows
+// during its first pass: rows not divisible by the thread count, rows longer than one float block
+// (1024), and each gradient requested alone cover its paths.
+template <class T>
+void check_cpu_layer_norm_engine(int64_t M, int64_t D, bool affine, double tol) {
+  Generator g(44);
+  auto vals = [&](int64_t count, double lo, double hi) {
+    const Tensor t = rand({count}, DType::Float64, &g, lo, hi);
+    std::vector<T> v(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) v[i] = static_cast<T>(t.data<double>()[i]);
+    return v;
+  };
+  const std::vector<T> x = vals(M * D, -2.0, 5.0), dy = vals(M * D, -1.0, 1.0), gamma = vals(D, 0.5, 2.0),
+                       beta = vals(D, -1.0, 1.0);
+  const T* gp = affine ? gamma.data() : nullptr;
+  const T* bp = affine ? beta.data() : nullptr;
+  struct Out {
+    std::vector<T> y, mean, invstd, dx, dgamma, dbeta, dx_alone, dgamma_alone, dbeta_alone;
+  };
+  auto run = [&](auto fwd, auto bwd) {
+    const auto n = static_cast<size_t>(M * D), m = static_cast<size_t>(M), d = static_cast<size_t>(D);
+    Out o{std::vector<T>(n), std::vector<T>(m), std::vector<T>(m), std::vector<T>(n), std::vector<T>(d),
+          std::vector<T>(d), std::vector<T>(n), std::vector<T>(d), std::vector<T>(d)};
+    fwd(x.data(), gp, bp, o.y.data(), o.mean.data(), o.invstd.data(), M, D, 1e-5);
+    bwd(dy.data(), x.data(), gp, o.mean.data(), o.invstd.data(), o.dx.data(), o.dgamma.data(), o.dbeta.data(), M, D);
+    bwd(dy.data(), x.data(), gp, o.mean.data(), o.invstd.data(), o.dx_alone.data(), nullptr, nullptr, M, D);
+    bwd(dy.data(), x.data(), gp, o.mean.data(), o.invstd.data(), nullptr, o.dgamma_alone.data(), nullptr, M, D);
+    bwd(dy.data(), x.data(), gp, o.mean.data(), o.invstd.data(), nullptr, nullptr, o.dbeta_alone.data(), M, D);
+    return o;
+  };
+  const Out r = run(ref::layer_norm_fwd<T>, ref::layer_norm_bwd<T>);
+  const Out c = run(cpu::layer_norm_fwd<T>, cpu::layer_norm_bwd<T>);
+  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) {
+    INFO(what);
+    double worst = 0.0;
+    for (size_t i = 0; i < a.size(); ++i)
+      worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1.0 + std::abs(double(b[i]))));
+    CHECK(worst <= tol);
+  };
+  same("y", c.y, r.y), same("mean", c.mean, r.mean), same("invstd", c.invstd, r.invstd), same("dx", c.dx, r.dx);
+  same("dgamma", c.dgamma, r.dgamma), same("dbeta", c.dbeta, r.dbeta), same("dx alone", c.dx_alone, r.dx);
+  same("dgamma alone", c.dgamma_alone, r.dgamma), same("dbeta alone", c.dbeta_alone, r.dbeta);
+}
+
+TEST_CASE("layer_norm cpu engine matches the reference", "[norm][engine]") {
+  // One row, one column, rows below and above the 2^15-element threading threshold with a row
+  // count no thread count divides, rows of several float blocks (1024) with a short last block.
+  for (auto [M, D] : {std::pair<int64_t, int64_t>{1, 5}, {7, 1}, {5, 37}, {33, 1200}, {6, 2500}}) {
+    for (bool affine : {true, false}) {
+      INFO("[" << M << ", " << D << "]" << (affine ? " affine" : " no affine"));
+      check_cpu_layer_norm_engine<float>(M, D, affine, 2e-5);
+      check_cpu_layer_norm_engine<double>(M, D, affine, 0.0);
+    }
+  }
+}
+
 TEST_CASE("group_norm forward values", "[norm]") {
   // x [1, 4, 2], G = 2: group 0 = channels 0, 1 = {1, 3, 1, 3}: mean 2, var 1 -> xhat {-1, 1, -1, 1}
   //                     group 1 = channels 2, 3 = {2, 2, 6, 6}: mean 4, var 4 -> xhat {-1, -1, 1, 1}

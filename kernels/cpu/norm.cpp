@@ -1,5 +1,5 @@
-// The tuned CPU batch_norm and group_norm engines (the defaults on the CPU; the plain reference, with the math and
-// its derivation, is kernels/ref/norm.cpp):
+// The tuned CPU batch_norm, group_norm and layer_norm engines (the defaults on the CPU; the plain reference, with
+// the math and its derivation, is kernels/ref/norm.cpp):
 //   forward:  mean, var over (N, S) per channel;  y = (x - mean) * gamma * invstd + beta
 //   backward: dbeta = sum dy,  dgamma = sum dy * xhat,
 //             dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))   (training mode)
@@ -18,6 +18,8 @@
 #include <cmath>
 #include <type_traits>
 #include <vector>
+
+#include <omp.h>
 
 #include "kernels/norm.h"
 
@@ -230,6 +232,118 @@ void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   }
 }
 
+// ---- layer_norm -------------------------------------------------------------------------------
+// Per row of D values: the forward is the same one-pass shifted moments (float sums per block of
+// kBlock values, blocks in double) and one normalizing pass. The backward reads each row twice,
+// not three times: the first pass gives the row sums of (*) (kernels/ref/norm.cpp) and adds
+// dy * xhat and dy into this thread's own dgamma / dbeta partial rows (the reference walks the
+// whole tensor a third time for those column sums); the second writes dx. The partial rows are
+// summed in thread order at the end, so the result does not depend on timing.
+
+constexpr int64_t kBlock = 1024;  // float sums over at most this many values, then double
+
+template <class T>
+void layer_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, int64_t M, int64_t D,
+                    double eps) {
+  if constexpr (std::is_same_v<T, double>) {
+    ref::layer_norm_fwd(x, gamma, beta, y, mean, invstd, M, D, eps);
+    return;
+  }
+#pragma omp parallel for if (M * D > kParallelWork)
+  for (int64_t r = 0; r < M; ++r) {
+    const T* xr = x + r * D;
+    T* yr = y + r * D;
+    const T k = xr[0];  // the shift: a value of the row (see batch_norm_fwd_train)
+    double s1 = 0.0, s2 = 0.0;
+    for (int64_t d0 = 0; d0 < D; d0 += kBlock) plane_shifted_moments(xr + d0, std::min(kBlock, D - d0), k, s1, s2);
+    const double dk = s1 / static_cast<double>(D);
+    const double mu = static_cast<double>(k) + dk;
+    const double var = std::max(0.0, s2 - dk * s1) / static_cast<double>(D);
+    const double istd = 1.0 / std::sqrt(var + eps);
+    mean[r] = static_cast<T>(mu);
+    invstd[r] = static_cast<T>(istd);
+    const T mu_t = static_cast<T>(mu), istd_t = static_cast<T>(istd);
+    if (gamma && beta) {
+#pragma omp simd
+      for (int64_t d = 0; d < D; ++d) yr[d] = gamma[d] * ((xr[d] - mu_t) * istd_t) + beta[d];
+    } else {
+#pragma omp simd
+      for (int64_t d = 0; d < D; ++d)
+        yr[d] = (gamma ? gamma[d] : T(1)) * ((xr[d] - mu_t) * istd_t) + (beta ? beta[d] : T(0));
+    }
+  }
+}
+
+template <class T>
+void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx, T* dgamma,
+                    T* dbeta, int64_t M, int64_t D) {
+  if constexpr (std::is_same_v<T, double>) {
+    ref::layer_norm_bwd(dy, x, gamma, mean, invstd, dx, dgamma, dbeta, M, D);
+    return;
+  }
+  const bool parallel = M * D > kParallelWork;
+  const int64_t threads = parallel ? omp_get_max_threads() : 1;
+  const bool affine_grads = dgamma || dbeta;
+  // Per thread: a dgamma and a dbeta partial row (D each), zero to start.
+  std::vector<T> partial(affine_grads ? static_cast<size_t>(threads * 2 * D) : 0);
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    // Equal contiguous ranges of rows, one per thread (the partial rows are indexed by thread).
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    T* dg = affine_grads ? partial.data() + t * 2 * D : nullptr;
+    T* db = affine_grads ? dg + D : nullptr;
+    for (int64_t r = M * t / nt; r < M * (t + 1) / nt; ++r) {
+      const T* dyr = dy + r * D;
+      const T* xr = x + r * D;
+      const T mu_t = mean[r], istd_t = invstd[r];
+      // Row sums of dxhat = gamma dy and of dxhat (x - mean), float per block, double across.
+      double s_dxhat = 0.0, s_dxhat_xmu = 0.0;
+      for (int64_t d0 = 0; d0 < D; d0 += kBlock) {
+        const int64_t d1 = std::min(D, d0 + kBlock);
+        T a = 0, b = 0;
+        if (affine_grads) {
+#pragma omp simd reduction(+ : a, b)
+          for (int64_t d = d0; d < d1; ++d) {
+            const T xmu = xr[d] - mu_t, dxhat = (gamma ? gamma[d] : T(1)) * dyr[d];
+            a += dxhat;
+            b += dxhat * xmu;
+            dg[d] += dyr[d] * (xmu * istd_t);
+            db[d] += dyr[d];
+          }
+        } else {
+#pragma omp simd reduction(+ : a, b)
+          for (int64_t d = d0; d < d1; ++d) {
+            const T dxhat = (gamma ? gamma[d] : T(1)) * dyr[d];
+            a += dxhat;
+            b += dxhat * (xr[d] - mu_t);
+          }
+        }
+        s_dxhat += a;
+        s_dxhat_xmu += b;
+      }
+      if (!dx) continue;
+      const T mean_dxhat = static_cast<T>(s_dxhat / static_cast<double>(D));
+      const T mean_dxhat_xhat = static_cast<T>(s_dxhat_xmu * istd_t / static_cast<double>(D));
+      T* dxr = dx + r * D;
+#pragma omp simd
+      for (int64_t d = 0; d < D; ++d) {
+        const T dxhat = (gamma ? gamma[d] : T(1)) * dyr[d];
+        dxr[d] = istd_t * (dxhat - mean_dxhat - (xr[d] - mu_t) * istd_t * mean_dxhat_xhat);
+      }
+    }
+  }
+  if (!affine_grads) return;
+  for (int64_t d = 0; d < D; ++d) {
+    T g = 0, b = 0;
+    for (int64_t t = 0; t < threads; ++t) {
+      g += partial[t * 2 * D + d];
+      b += partial[t * 2 * D + D + d];
+    }
+    if (dgamma) dgamma[d] = g;
+    if (dbeta) dbeta[d] = b;
+  }
+}
+
 #define INSTANTIATE(T)                                                                                           \
   template void batch_norm_fwd_train<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*, int64_t, int64_t,     \
                                         int64_t, double, double);                                               \
@@ -240,7 +354,9 @@ void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   template void group_norm_fwd<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t, int64_t,  \
                                   double);                                                                      \
   template void group_norm_bwd<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, \
-                                  int64_t, int64_t);
+                                  int64_t, int64_t);                                                            \
+  template void layer_norm_fwd<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double);           \
+  template void layer_norm_bwd<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t);
 INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
