@@ -51,7 +51,15 @@ struct Conv2dShape {
   template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);       \
   template <class T> void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db);
 namespace ref { MINIDL_CONV_KERNELS }    // kernels/ref/conv.cpp: the 7-loop definition
-namespace cpu { MINIDL_CONV_KERNELS }    // kernels/cpu/conv.cpp: direct register tiles, any stride
+namespace cpu {
+MINIDL_CONV_KERNELS  // kernels/cpu/conv.cpp: direct register tiles, any stride
+// Where the cpu engine puts images in the vector lanes (small maps at stride 1; see conv.cpp):
+// Auto (the default) where its cost model says it pays, Always at every stride-1 pass, Never.
+// For tests and A/B timings; MINIDL_CONV_LANES=auto|always|never sets the initial value.
+enum class ConvLanes { Auto, Always, Never };
+void set_conv_lanes(ConvLanes mode);
+ConvLanes conv_lanes();
+}  // namespace cpu
 namespace cuda { MINIDL_CONV_KERNELS }   // kernels/cuda/conv.cu: implicit GEMM
 namespace cudnn { MINIDL_CONV_KERNELS }  // kernels/cudnn/conv.cu
 #undef MINIDL_CONV_KERNELS

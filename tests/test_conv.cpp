@@ -154,6 +154,46 @@ TEST_CASE("conv2d cpu engine matches the reference on larger shapes", "[conv]") 
   }
 }
 
+TEST_CASE("conv2d cpu engine on image lanes matches the reference", "[conv]") {
+  // Every stride-1 pass forced onto image lanes (kernels/cpu/conv.cpp): batches that leave the
+  // last lane group part-empty (N not a multiple of 8, or of 4 in float64) and several groups per
+  // chunk, padding and none, a 1x1 kernel with padding (its backward data crops dy), groups, bias,
+  // and a batch split across threads. Then the automatic choice on the shapes where it picks lanes.
+  struct Restore {
+    ~Restore() { cpu::set_conv_lanes(cpu::ConvLanes::Auto); }
+  } restore;
+  const std::vector<ConvCase> cases = {
+      {"3x3 pad 1 on 5x5, 13 images", {13, 6, 5, 5}, {7, 6, 3, 3}, Conv2dFuncOptions().padding(1), true},
+      {"3x3 pad 0, 5x5 to 3x3, 45 images", {45, 5, 5, 5}, {6, 5, 3, 3}, Conv2dFuncOptions(), true},
+      {"3x3 pad 1 on 10x10, 3 images", {3, 4, 10, 10}, {9, 4, 3, 3}, Conv2dFuncOptions().padding(1), false},
+      {"1x1 pad 1 on 4x3", {9, 5, 4, 3}, {6, 5, 1, 1}, Conv2dFuncOptions().padding(1), true},
+      {"5x5 pad 2 groups 2", {10, 4, 7, 6}, {6, 2, 5, 5}, Conv2dFuncOptions().padding(2).groups(2), true},
+      {"depthwise 3x3 pad 1", {12, 8, 6, 6}, {8, 1, 3, 3}, Conv2dFuncOptions().padding(1).groups(8), true},
+      {"threaded 3x3 pad 1 on 5x5", {37, 16, 5, 5}, {12, 16, 3, 3}, Conv2dFuncOptions().padding(1), false},
+      {"3x3 stride 2 (never on lanes)", {9, 3, 9, 9}, {4, 3, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
+  };
+  auto check_all = [&](const std::vector<ConvCase>& list, uint64_t seed) {
+    for (const ConvCase& c : list) {
+      for (DType dt : {DType::Float64, DType::Float32}) {
+        INFO(c.what << " " << dt << " lanes mode " << static_cast<int>(cpu::conv_lanes()));
+        Generator gen(seed++);
+        const std::vector<Tensor> in = {rand(c.x, dt, &gen, -1, 1), rand(c.w, dt, &gen, -1, 1),
+                                        rand({c.w[0]}, dt, &gen, -1, 1)};
+        const double tol = dt == DType::Float64 ? 1e-10 : 1e-4;
+        check_against_ref(conv_engine(), Engine::Cpu, [&](const auto& t) { return conv_of(c, t); }, in,
+                          {true, true, c.bias}, tol, tol * 0.1);
+      }
+    }
+  };
+  cpu::set_conv_lanes(cpu::ConvLanes::Always);
+  check_all(cases, 300);
+  // Automatic: 3x3 on 5x5 maps with 64 images per lane group set (lanes pay there), and on 32x32 (they do not).
+  cpu::set_conv_lanes(cpu::ConvLanes::Auto);
+  check_all({{"auto, 3x3 pad 1 on 5x5, 64 images", {64, 16, 5, 5}, {16, 16, 3, 3}, Conv2dFuncOptions().padding(1), true},
+             {"auto, 3x3 pad 1 on 32x32", {2, 3, 32, 32}, {4, 3, 3, 3}, Conv2dFuncOptions().padding(1), true}},
+            400);
+}
+
 TEST_CASE("conv2d computes only the gradients that are needed", "[conv]") {
   const Tensor x = rand_leaf({2, 3, 6, 6}, 1);
   const Tensor w = rand({4, 3, 3, 3}, DType::Float64);  // a constant: no dw, no saved x needed

@@ -29,12 +29,17 @@
 // * At stride 1 (also each phase of a strided backward data) a "flat" grid is used where it needs
 //   fewer vectors, as on small maps (10 or 5 wide): a vector holds 8 consecutive outputs on the
 //   padded width, across the row end, rather than 8 of one row (see Grid).
+// * On small maps at stride 1 the images can go into the lanes instead ("image lanes"): 8 images
+//   copied pixel by pixel, a vector is one pixel of 8 images and every lane is valid; chosen by a
+//   cost model where it pays (3x3 convolutions on 5x5 and 10x10 maps; see LaneLayout).
 // OpenMP splits the batch across the threads (equal contiguous ranges); each thread accumulates
-// its own dw and db (ThreadPartials), summed at the end. Padded buffers are per thread, zeroed
+// its own dw and db (ThreadPartials), summed at the end. Padded buffers are per thread and call,
+// from the CPU allocator's cache (a fresh std::vector was page-faulted in on every call), zeroed
 // once: their borders are never written. The vector type Vec<T> is in kernels/cpu/simd.h.
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -42,6 +47,7 @@
 #include <vector>
 
 #include "core/allocator.h"
+#include "core/error.h"
 #include "kernels/conv.h"
 #include "kernels/cpu/simd.h"
 
@@ -177,6 +183,23 @@ struct Slots {
       run_first.push_back(static_cast<int64_t>(run_lane.size()));
     }
   }
+  // Image lanes (see "image lanes" below): lane b of a vector is image b of a group of kLanes
+  // images stored pixel by pixel, so a slot is one output pixel (p, q) with every lane valid. It
+  // reads from (p Wi + q) lanes and lands at (p Q + q) lanes; lane group l starts at l in_stride
+  // in the input and at l out_stride in the output.
+  struct ImageLanes {};
+  Slots(ImageLanes, int64_t P, int64_t Q, int64_t Wi, int64_t lanes, int64_t multiple, int64_t groups,
+        int64_t in_stride, int64_t out_stride) {
+    run_first.push_back(0);
+    for (int64_t l = 0; l < groups; ++l)
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t q = 0; q < Q; ++q) {
+          const int64_t i = l * in_stride + (p * Wi + q) * lanes, o = l * out_stride + (p * Q + q) * lanes;
+          in.push_back(i), out.push_back(o), n.push_back(lanes), full_in.push_back(i), full_out.push_back(o);
+          run_first.push_back(0);
+        }
+    while (n.size() % multiple != 0) in.push_back(0), out.push_back(0), n.push_back(0), run_first.push_back(0);
+  }
   int64_t size() const { return static_cast<int64_t>(n.size()); }
 };
 
@@ -275,12 +298,32 @@ struct Regrouped {
   }
 };
 
-// A per-thread input buffer: images x C planes of cs elements plus kLanes of slack for the
-// vector over-read, zero where nothing is copied (the padding).
+// A buffer of whole images from the CPU allocator, whose cache hands the same pages back next step
+// (a fresh std::vector this size would be page-faulted in on every call).
 template <class T>
-std::vector<T> plane_buffer(bool needed, int64_t images, int64_t C, int64_t cs) {
-  return std::vector<T>(needed ? static_cast<size_t>(images * C * cs + Vec<T>::kLanes) : 0);
-}
+class ImageBuffer {
+ public:
+  explicit ImageBuffer(size_t n) : n_(n), p_(static_cast<T*>(cpu_allocator().allocate(n * sizeof(T)))) {}
+  ~ImageBuffer() { cpu_allocator().deallocate(p_, n_ * sizeof(T)); }
+  ImageBuffer(const ImageBuffer&) = delete;
+  ImageBuffer& operator=(const ImageBuffer&) = delete;
+  T* data() const { return p_; }
+
+ private:
+  size_t n_;
+  T* p_;
+};
+
+// A per-thread input buffer: images x C planes of cs elements plus kLanes of slack for the
+// vector over-read, zero where nothing is copied (the padding). Empty when not needed.
+template <class T>
+class PlaneBuffer : public ImageBuffer<T> {
+ public:
+  PlaneBuffer(bool needed, int64_t images, int64_t C, int64_t cs)
+      : ImageBuffer<T>(needed ? static_cast<size_t>(images * C * cs + Vec<T>::kLanes) : 0) {
+    if (needed) std::fill_n(this->data(), images * C * cs + Vec<T>::kLanes, T(0));
+  }
+};
 
 // ---- register tiles ------------------------------------------------------------------------------
 // The tiles below are templates on their sizes. AVX2 has 16 ymm registers: 4 output channels x 3
@@ -533,7 +576,7 @@ void conv_direct_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, i
         pack_weights<T>(Tiles::MR, Mg, Cg, RS, [&](int64_t m, int64_t c, int64_t t) { return get(g, m, c, t); });
 #pragma omp parallel if (parallel)
   {
-    std::vector<T> buf = plane_buffer<T>(pad || ch.overrun(), ch.B, C, cs);
+    const PlaneBuffer<T> buf(pad || ch.overrun(), ch.B, C, cs);
     ch.for_my_ranges([&](int64_t begin, int64_t end) {
       for (int64_t n0 = begin; n0 < end; n0 += ch.B) {
         const int64_t nb = std::min(ch.B, end - n0);
@@ -553,13 +596,130 @@ void conv_direct_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, i
   }
 }
 
+// ---- image lanes ----------------------------------------------------------------------------------
+// On small maps the pixel grids above leave lanes empty: a 5 x 5 output padded to 7 wide fills 25 of
+// the 40 lanes of its flat grid, a 12-wide one 144 of 176. At stride 1 the images can go into the
+// lanes instead: a group of kL images is copied pixel by pixel, element (c, i, j) of image b at
+// ((c Hi + i) Wi + j) kL + b (padded as before), so one vector is one pixel of kL images, tap (r, s)
+// of output (p, q) is the vector at (p + r) Wi + q + s, and every lane is valid. The same tiles run
+// on it (Slots::ImageLanes); outputs come out in the same layout and are copied back per image.
+// The price is those two copies (the padded copy exists anyway) and lanes left empty when a thread's
+// images are not a multiple of kL, so it is used where it fills clearly more lanes (ImageLanes::pays).
+std::atomic<int>& lanes_mode() {
+  static std::atomic<int> mode{[] {
+    const char* env = std::getenv("MINIDL_CONV_LANES");
+    const std::string v = env ? env : "auto";
+    MINIDL_CHECK(v == "auto" || v == "always" || v == "never", "MINIDL_CONV_LANES must be auto, always or never, got '", v,
+                 "'");
+    return static_cast<int>(v == "always" ? ConvLanes::Always : v == "never" ? ConvLanes::Never : ConvLanes::Auto);
+  }()};
+  return mode;
+}
+
+struct LaneLayout {
+  int64_t Hi, Wi, P, Q, lanes;
+  int64_t plane() const { return Hi * Wi * lanes; }  // channel stride of the copied input
+  // tap t = r S + s of an R x S kernel -> its offset
+  std::vector<int64_t> offsets(int64_t R, int64_t S) const {
+    std::vector<int64_t> off(static_cast<size_t>(R * S));
+    for (int64_t t = 0; t < R * S; ++t) off[t] = ((t / S) * Wi + t % S) * lanes;
+    return off;
+  }
+  // Whether image lanes pay at stride 1, for N images over T threads, with macs multiply-adds and
+  // copied elements (input and output planes, the copies lanes add) per image. The cost of each
+  // way in multiply-adds: macs over the fraction of lanes it fills, plus kCopy per copied element
+  // for lanes. kCopy = 13 fits the kernel timings of 3x3 convolutions on 5x5 to 14x14 maps
+  // (docs/performance.md): lanes win on 5x5 (the grid fills 62% of its lanes) and 10x10 (83%),
+  // break even on 14x14 (88%).
+  static bool pays(int64_t N, int64_t T, int64_t P, int64_t Q, int64_t Wi, int64_t lanes, int64_t macs,
+                   int64_t copied) {
+    const auto mode = static_cast<ConvLanes>(lanes_mode().load());
+    if (mode != ConvLanes::Auto) return mode == ConvLanes::Always;
+    constexpr double kCopy = 13.0;
+    const Grid g = Grid::choose(P, Q, Wi, true, lanes);
+    const double grid_fill = static_cast<double>(P * Q) / static_cast<double>(g.slots_per_image(lanes) * lanes);
+    const int64_t per_thread = (N + T - 1) / T, groups = (per_thread + lanes - 1) / lanes;
+    const double lane_fill = static_cast<double>(per_thread) / static_cast<double>(groups * lanes);
+    const double m = static_cast<double>(macs);
+    return m / lane_fill + kCopy * static_cast<double>(copied) < m / grid_fill;
+  }
+};
+
+// dst (C planes of Hi x Wi x lanes, lane b) = src (C planes H x W) padded by (top, left) (negative:
+// cropped). What is not copied is left as it is (zero: the padding).
+template <class T>
+void to_lanes(const T* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, const LaneLayout& L, int64_t b,
+              T* dst) {
+  const int64_t i0 = std::max<int64_t>(0, top), i1 = std::min(L.Hi, H + top);
+  const int64_t j0 = std::max<int64_t>(0, left), j1 = std::min(L.Wi, W + left), kL = L.lanes;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* s = src + (c * H + i - top) * W - left;
+      T* d = dst + (c * L.Hi + i) * L.Wi * kL + b;
+      for (int64_t j = j0; j < j1; ++j) d[j * kL] = s[j];
+    }
+}
+
+// The stride-1 convolution of conv_direct_with (same arguments) on image lanes.
+template <class Tiles, class T, class Get>
+void conv_lanes_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t R,
+                     int64_t S, int64_t G, int64_t M, Get get, const T* bias, T* out, bool parallel) {
+  constexpr int64_t kL = Vec<T>::kLanes;
+  const int64_t Cg = C / G, Mg = M / G, RS = R * S, Hi = H + 2 * top, Wi = W + 2 * left;
+  const LaneLayout L{Hi, Wi, Hi - R + 1, Wi - S + 1, kL};
+  const int64_t PQ = L.P * L.Q, cs = L.plane(), in_group = C * cs, out_group = M * PQ * kL;
+  const std::vector<int64_t> off = L.offsets(R, S);
+  // Lane groups per chunk: the fewest that make the slot count a multiple of NV.
+  const int64_t LG = tile_chunk(PQ, Tiles::NV), T_ = parallel ? omp_get_max_threads() : 1;
+  std::vector<std::unique_ptr<Slots>> slots(static_cast<size_t>(LG));  // [groups - 1]
+  for (int64_t l = 1; l <= LG; ++l)
+    slots[l - 1] = std::make_unique<Slots>(Slots::ImageLanes{}, L.P, L.Q, Wi, kL, Tiles::NV, l, in_group, out_group);
+  std::vector<std::vector<T>> packed(static_cast<size_t>(G));
+  for (int64_t g = 0; g < G; ++g)
+    packed[g] =
+        pack_weights<T>(Tiles::MR, Mg, Cg, RS, [&](int64_t m, int64_t c, int64_t t) { return get(g, m, c, t); });
+#pragma omp parallel if (parallel)
+  {
+    const ImageBuffer<T> xbuf(static_cast<size_t>(LG * in_group)), ybuf(static_cast<size_t>(LG * out_group));
+    T *xb = xbuf.data(), *yb = ybuf.data();
+    std::fill(xb, xb + LG * in_group, T(0));  // the padding
+    for (int64_t t = omp_get_thread_num(); t < T_; t += omp_get_num_threads()) {
+      const int64_t begin = N * t / T_, end = N * (t + 1) / T_;
+      for (int64_t n0 = begin; n0 < end; n0 += LG * kL) {
+        const int64_t nb = std::min(LG * kL, end - n0), groups = (nb + kL - 1) / kL;
+        if (nb % kL != 0)  // the last group's unused lanes must read zero (their outputs are dropped)
+          std::fill(xb + (groups - 1) * in_group, xb + groups * in_group, T(0));
+        for (int64_t b = 0; b < nb; ++b)
+          to_lanes(in + (n0 + b) * C * H * W, C, H, W, top, left, L, b % kL, xb + (b / kL) * in_group);
+        for (int64_t g = 0; g < G; ++g)
+          Tiles::planes(PlanesArgs<T>{xb + g * Cg * cs, cs, off.data(), RS, Cg, Mg, packed[g].data(),
+                                      bias ? bias + g * Mg : nullptr, yb + g * Mg * PQ * kL, PQ * kL,
+                                      slots[groups - 1].get()});
+        for (int64_t b = 0; b < nb; ++b) {
+          const T* y = yb + (b / kL) * out_group + b % kL;
+          T* o = out + (n0 + b) * M * PQ;
+          for (int64_t i = 0; i < M * PQ; ++i) o[i] = y[i * kL];
+        }
+      }
+    }
+  }
+}
+
 template <class T, class Get>
 void conv_direct(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t R,
                  int64_t S, int64_t sh, int64_t sw, int64_t G, int64_t M, Get get, const T* bias, T* out) {
+  const int64_t Hi = H + 2 * top, Wi = W + 2 * left, P = (Hi - R) / sh + 1, Q = (Wi - S) / sw + 1;
+  const bool parallel = N * M * (C / G) * R * S * P * Q > kParallelMinMacs;
+  const bool lanes = sh == 1 && sw == 1 &&
+                     LaneLayout::pays(N, parallel ? omp_get_max_threads() : 1, P, Q, Wi, Vec<T>::kLanes,
+                                      M * (C / G) * R * S * P * Q, C * Hi * Wi + M * P * Q);
 #if MINIDL_CONV_AVX512_TILES
-  if (has_avx512())
+  if (has_avx512()) {
+    if (lanes) return conv_lanes_with<Avx512Tiles>(in, N, C, H, W, top, left, R, S, G, M, get, bias, out, parallel);
     return conv_direct_with<Avx512Tiles>(in, N, C, H, W, top, left, R, S, sh, sw, G, M, get, bias, out);
+  }
 #endif
+  if (lanes) return conv_lanes_with<Avx2Tiles>(in, N, C, H, W, top, left, R, S, G, M, get, bias, out, parallel);
   conv_direct_with<Avx2Tiles>(in, N, C, H, W, top, left, R, S, sh, sw, G, M, get, bias, out);
 }
 
@@ -573,22 +733,6 @@ Conv2dShape as_subsampled(Conv2dShape s) {
   s.H = s.P, s.W = s.Q, s.stride_h = s.stride_w = 1;
   return s;
 }
-// A buffer of whole images from the CPU allocator, whose cache hands the same pages back next step
-// (a fresh std::vector this size would be page-faulted in on every call).
-template <class T>
-class ImageBuffer {
- public:
-  explicit ImageBuffer(size_t n) : n_(n), p_(static_cast<T*>(cpu_allocator().allocate(n * sizeof(T)))) {}
-  ~ImageBuffer() { cpu_allocator().deallocate(p_, n_ * sizeof(T)); }
-  ImageBuffer(const ImageBuffer&) = delete;
-  ImageBuffer& operator=(const ImageBuffer&) = delete;
-  T* data() const { return p_; }
-
- private:
-  size_t n_;
-  T* p_;
-};
-
 // xs[n, c, p, q] = x[n, c, p sh, q sw]
 template <class T>
 void subsample(const Conv2dShape& s, const T* x, T* xs) {
@@ -679,8 +823,8 @@ void bwd_data_strided_with(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   const Chunks ch(s.N, B, parallel, Grid{s.P, s.Q, Wd}, kL, Tiles::NV, s.K * cs, 0);  // walks the images
 #pragma omp parallel if (parallel)
   {
-    std::vector<T> buf = plane_buffer<T>(true, ch.B, s.K, cs);
-    std::vector<T> z(static_cast<size_t>(zsize));
+    const PlaneBuffer<T> buf(true, ch.B, s.K, cs);
+    const ImageBuffer<T> z(static_cast<size_t>(zsize));  // every element read is written first
     ch.for_my_ranges([&](int64_t begin, int64_t end) {
       for (int64_t n0 = begin; n0 < end; n0 += ch.B) {
         const int64_t nb = std::min(ch.B, end - n0);
@@ -743,8 +887,8 @@ void bwd_weight_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db
   {
     std::vector<T>& dwt = dw_parts.mine();
     std::vector<double>& dbt = db_parts.mine();
-    std::vector<T> xp = plane_buffer<T>(pad || overrun, ch.B, s.C, cs);
-    std::vector<T> dyp = plane_buffer<T>(overrun, ch.B, s.K, dps);
+    const PlaneBuffer<T> xp(pad || overrun, ch.B, s.C, cs);
+    const PlaneBuffer<T> dyp(overrun, ch.B, s.K, dps);
     ch.for_my_ranges([&](int64_t begin, int64_t end) {
       for (int64_t n0 = begin; n0 < end; n0 += ch.B) {
         const int64_t nb = std::min(ch.B, end - n0);
@@ -783,6 +927,63 @@ void bwd_weight_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db
   if (db) db_parts.sum_into(db);
 }
 
+// Backward weight at stride 1 on image lanes: x (padded) and dy are both copied pixel by pixel in
+// groups of kL images, and the tiles reduce over every pixel of a chunk's groups.
+template <class Tiles, class T>
+void bwd_weight_lanes_with(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db, bool parallel) {
+  constexpr int64_t kL = Vec<T>::kLanes;
+  const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, PQ = s.P * s.Q, CRS = Cg * RS;
+  const LaneLayout L{s.H + 2 * s.pad_h, s.W + 2 * s.pad_w, s.P, s.Q, kL};
+  const int64_t cs = L.plane(), in_group = s.C * cs, dps = PQ * kL, out_group = s.K * dps;
+  const std::vector<int64_t> off = L.offsets(s.R, s.S);
+  std::vector<int64_t> row(static_cast<size_t>(CRS));
+  for (int64_t j = 0; j < CRS; ++j) row[j] = (j / RS) * cs + off[j % RS];
+  // Lane groups per chunk: enough pixels (~128) that each tile's horizontal sums are amortized.
+  const int64_t LG = std::max<int64_t>(1, std::min<int64_t>(8, 128 / PQ)), T_ = parallel ? omp_get_max_threads() : 1;
+  std::vector<std::unique_ptr<Slots>> slots(static_cast<size_t>(LG));  // [groups - 1]
+  for (int64_t l = 1; l <= LG; ++l)
+    slots[l - 1] = std::make_unique<Slots>(Slots::ImageLanes{}, s.P, s.Q, L.Wi, kL, 1, l, in_group, out_group);
+  ThreadPartials<T> dw_parts(s.K * CRS);
+  ThreadPartials<double> db_parts(s.K);
+#pragma omp parallel if (parallel)
+  {
+    std::vector<T>& dwt = dw_parts.mine();
+    std::vector<double>& dbt = db_parts.mine();
+    const ImageBuffer<T> xbuf(static_cast<size_t>(LG * in_group)), ybuf(static_cast<size_t>(LG * out_group));
+    T *xb = xbuf.data(), *yb = ybuf.data();
+    std::fill(xb, xb + LG * in_group, T(0));  // the padding
+    for (int64_t t = omp_get_thread_num(); t < T_; t += omp_get_num_threads()) {
+      const int64_t begin = s.N * t / T_, end = s.N * (t + 1) / T_;
+      for (int64_t n0 = begin; n0 < end; n0 += LG * kL) {
+        const int64_t nb = std::min(LG * kL, end - n0), groups = (nb + kL - 1) / kL;
+        if (nb % kL != 0) {  // the last group's unused lanes must be zero in both (they add 0 x 0)
+          std::fill(xb + (groups - 1) * in_group, xb + groups * in_group, T(0));
+          std::fill(yb + (groups - 1) * out_group, yb + groups * out_group, T(0));
+        }
+        for (int64_t b = 0; b < nb; ++b) {
+          T* xg = xb + (b / kL) * in_group;
+          to_lanes(x + (n0 + b) * s.C * s.H * s.W, s.C, s.H, s.W, s.pad_h, s.pad_w, L, b % kL, xg);
+          const T* d = dy + (n0 + b) * s.K * PQ;
+          T* yg = yb + (b / kL) * out_group + b % kL;
+          for (int64_t i = 0; i < s.K * PQ; ++i) yg[i * kL] = d[i];
+          if (db)
+            for (int64_t k = 0; k < s.K; ++k) {
+              T acc = 0;
+#pragma omp simd reduction(+ : acc)
+              for (int64_t i = 0; i < PQ; ++i) acc += d[k * PQ + i];
+              dbt[k] += acc;
+            }
+        }
+        for (int64_t g = 0; g < s.groups; ++g)
+          Tiles::dw(DwArgs<T>{yb + g * Kg * dps, dps, Kg, xb + g * Cg * cs, row.data(), CRS,
+                              slots[groups - 1].get(), dwt.data() + g * Kg * CRS});
+      }
+    }
+  }
+  dw_parts.sum_into(dw);
+  if (db) db_parts.sum_into(db);
+}
+
 template <class T>
 void bwd_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
   if (subsampled_1x1(s)) {
@@ -790,15 +991,27 @@ void bwd_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* 
     subsample(s, x, xs.data());
     return bwd_weight_direct(as_subsampled(s), xs.data(), dy, dw, db);
   }
+  const bool parallel = conv_macs(s) > kParallelMinMacs;
+  const bool lanes = s.stride_h == 1 && s.stride_w == 1 &&
+                     LaneLayout::pays(s.N, parallel ? omp_get_max_threads() : 1, s.P, s.Q, s.W + 2 * s.pad_w,
+                                      Vec<T>::kLanes, conv_macs(s) / s.N,
+                                      s.C * (s.H + 2 * s.pad_h) * (s.W + 2 * s.pad_w) + s.K * s.P * s.Q);
 #if MINIDL_CONV_AVX512_TILES
-  if (has_avx512()) return bwd_weight_with<Avx512Tiles>(s, x, dy, dw, db);
+  if (has_avx512()) {
+    if (lanes) return bwd_weight_lanes_with<Avx512Tiles>(s, x, dy, dw, db, parallel);
+    return bwd_weight_with<Avx512Tiles>(s, x, dy, dw, db);
+  }
 #endif
+  if (lanes) return bwd_weight_lanes_with<Avx2Tiles>(s, x, dy, dw, db, parallel);
   bwd_weight_with<Avx2Tiles>(s, x, dy, dw, db);
 }
 
 bool unit_stride(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1; }
 
 }  // namespace
+
+void set_conv_lanes(ConvLanes mode) { lanes_mode() = static_cast<int>(mode); }
+ConvLanes conv_lanes() { return static_cast<ConvLanes>(lanes_mode().load()); }
 
 template <class T>
 void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
