@@ -31,7 +31,7 @@
 //   padded width, across the row end, rather than 8 of one row (see Grid).
 // * On small maps at stride 1 the images can go into the lanes instead ("image lanes"): 8 images
 //   copied pixel by pixel, a vector is one pixel of 8 images and every lane is valid; chosen by a
-//   cost model where it pays (3x3 convolutions on 5x5 and 10x10 maps; see LaneLayout).
+//   cost model where it pays (small maps; backward weight of 3x3 kernels; see LaneLayout::pays).
 // OpenMP splits the batch across the threads (equal contiguous ranges); each thread accumulates
 // its own dw and db (ThreadPartials), summed at the end. Padded buffers are per thread and call,
 // from the CPU allocator's cache (a fresh std::vector was page-faulted in on every call), zeroed
@@ -43,6 +43,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -604,7 +605,10 @@ void conv_direct_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, i
 // of output (p, q) is the vector at (p + r) Wi + q + s, and every lane is valid. The same tiles run
 // on it (Slots::ImageLanes); outputs come out in the same layout and are copied back per image.
 // The price is those two copies (the padded copy exists anyway) and lanes left empty when a thread's
-// images are not a multiple of kL, so it is used where it fills clearly more lanes (ImageLanes::pays).
+// images are not a multiple of kL, so a cost model picks it per pass (LaneLayout::pays). The
+// backward weight gains even on full grids: its tiles reduce over a chunk's pixels, and with lanes
+// a chunk holds more pixels per horizontal sum, with no partial slots.
+// MINIDL_CONV_LANES (auto | always | never; cpu::set_conv_lanes) overrides the model.
 std::atomic<int>& lanes_mode() {
   static std::atomic<int> mode{[] {
     const char* env = std::getenv("MINIDL_CONV_LANES");
@@ -626,39 +630,122 @@ struct LaneLayout {
     return off;
   }
   // Whether image lanes pay at stride 1, for N images over T threads, with macs multiply-adds and
-  // copied elements (input and output planes, the copies lanes add) per image. The cost of each
-  // way in multiply-adds: macs over the fraction of lanes it fills, plus kCopy per copied element
-  // for lanes. kCopy = 13 fits the kernel timings of 3x3 convolutions on 5x5 to 14x14 maps
-  // (docs/performance.md): lanes win on 5x5 (the grid fills 62% of its lanes) and 10x10 (83%),
-  // break even on 14x14 (88%).
-  static bool pays(int64_t N, int64_t T, int64_t P, int64_t Q, int64_t Wi, int64_t lanes, int64_t macs,
+  // copied elements (the input and output planes that lanes copy) per image. Each way's cost in
+  // multiply-adds: the pixel grid macs / (the fraction of lanes it fills); image lanes
+  // a macs / (its fill) + k copied. a < 1: on a full lane the lane tiles run faster than the grid's
+  // (no partial slots; backward weight reduces over more pixels per chunk); k: the copies and the
+  // larger footprint. Fitted to kernel timings on Zen 4 (results/bench-ops/20261130-lanes-kernels):
+  // forward-style passes a = 0.9, k = 18 (lanes win on 5x5 to 12x12 maps and a 28-wide one,
+  // lose on 8x8, 16x16 and 32x32); backward weight a = 0.8, k = 9 (lanes win for 3x3 kernels with
+  // 16 and more channels at any map size, lose for 1x1, depthwise and 3-channel inputs).
+  struct Cost {
+    double a, k;
+  };
+  static constexpr Cost kForward{0.9, 18.0}, kWeight{0.8, 9.0};
+  static bool pays(Cost cost, int64_t N, int64_t T, int64_t P, int64_t Q, int64_t Wi, int64_t lanes, int64_t macs,
                    int64_t copied) {
     const auto mode = static_cast<ConvLanes>(lanes_mode().load());
     if (mode != ConvLanes::Auto) return mode == ConvLanes::Always;
-    constexpr double kCopy = 13.0;
     const Grid g = Grid::choose(P, Q, Wi, true, lanes);
     const double grid_fill = static_cast<double>(P * Q) / static_cast<double>(g.slots_per_image(lanes) * lanes);
     const int64_t per_thread = (N + T - 1) / T, groups = (per_thread + lanes - 1) / lanes;
     const double lane_fill = static_cast<double>(per_thread) / static_cast<double>(groups * lanes);
     const double m = static_cast<double>(macs);
-    return m / lane_fill + kCopy * static_cast<double>(copied) < m / grid_fill;
+    return cost.a * m / lane_fill + cost.k * static_cast<double>(copied) < m / grid_fill;
   }
 };
 
-// dst (C planes of Hi x Wi x lanes, lane b) = src (C planes H x W) padded by (top, left) (negative:
-// cropped). What is not copied is left as it is (zero: the padding).
-template <class T>
-void to_lanes(const T* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, const LaneLayout& L, int64_t b,
-              T* dst) {
-  const int64_t i0 = std::max<int64_t>(0, top), i1 = std::min(L.Hi, H + top);
-  const int64_t j0 = std::max<int64_t>(0, left), j1 = std::min(L.Wi, W + left), kL = L.lanes;
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = i0; i < i1; ++i) {
-      const T* s = src + (c * H + i - top) * W - left;
-      T* d = dst + (c * L.Hi + i) * L.Wi * kL + b;
-      for (int64_t j = j0; j < j1; ++j) d[j * kL] = s[j];
-    }
+// Moving a group of nb <= kL images (image b at src + b stride) into and out of the lanes. In float
+// with AVX2 a full group moves by 8 x 8 transposes (a scalar copy cost about as much as a tenth of
+// the convolution on 10x10 maps); the rest element by element.
+#if defined(__AVX2__) && defined(__FMA__)
+// *out[j] (8 floats) = column j of the 8 x 8 block whose row i is in + i ldi.
+inline void transpose8x8(const float* in, int64_t ldi, float* const* out) {
+  __m256 r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(in + i * ldi);
+  for (int i = 0; i < 8; i += 2) t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  for (int i = 0; i < 8; i += 4) {  // u[i + k]: columns k and k + 4 of rows i .. i + 3
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; ++k) {
+    _mm256_storeu_ps(out[k], _mm256_permute2f128_ps(u[k], u[k + 4], 0x20));
+    _mm256_storeu_ps(out[k + 4], _mm256_permute2f128_ps(u[k], u[k + 4], 0x31));
+  }
 }
+constexpr bool kLaneTranspose = true;
+#else
+inline void transpose8x8(const float*, int64_t, float* const*) {}
+constexpr bool kLaneTranspose = false;
+#endif
+
+// dst[pos[e] + b] = src[b stride + e] for e < n, b < nb (lanes b >= nb are not touched); pos null:
+// pos[e] = e kL.
+template <class T>
+void to_lanes(const T* src, int64_t stride, int64_t nb, int64_t n, const int64_t* pos, T* dst) {
+  constexpr int64_t kL = Vec<T>::kLanes;
+  int64_t e = 0;
+  if constexpr (std::is_same_v<T, float> && kLaneTranspose && kL == 8) {
+    if (nb == kL)
+      for (; e + kL <= n; e += kL) {
+        float* out[8];
+        for (int j = 0; j < 8; ++j) out[j] = dst + (pos ? pos[e + j] : (e + j) * kL);
+        transpose8x8(src + e, stride, out);
+      }
+  }
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t i = e; i < n; ++i) dst[(pos ? pos[i] : i * kL) + b] = src[b * stride + i];
+}
+
+// dst[b stride + e] = src[e kL + b] for e < n, b < nb.
+template <class T>
+void from_lanes(const T* src, int64_t nb, int64_t n, T* dst, int64_t stride) {
+  constexpr int64_t kL = Vec<T>::kLanes;
+  int64_t e = 0;
+  if constexpr (std::is_same_v<T, float> && kLaneTranspose && kL == 8) {
+    if (nb == kL)
+      for (; e + kL <= n; e += kL) {
+        float* out[8];
+        for (int j = 0; j < 8; ++j) out[j] = dst + j * stride + e;
+        transpose8x8(src + e * kL, kL, out);
+      }
+  }
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t i = e; i < n; ++i) dst[b * stride + i] = src[i * kL + b];
+}
+
+// Where each element of an image's C planes of H x W lands in the padded lane layout (padded by
+// (top, left); negative: cropped, and then -1 for the elements cropped away).
+struct LaneCopy {
+  std::vector<int64_t> pos;  // [H W] within one plane
+  int64_t HW, cs;
+  bool cropped = false;
+  LaneCopy(int64_t H, int64_t W, int64_t top, int64_t left, const LaneLayout& L)
+      : pos(static_cast<size_t>(H * W)), HW(H * W), cs(L.plane()) {
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = 0; j < W; ++j) {
+        const int64_t pi = i + top, pj = j + left;
+        const bool inside = pi >= 0 && pi < L.Hi && pj >= 0 && pj < L.Wi;
+        pos[i * W + j] = inside ? (pi * L.Wi + pj) * L.lanes : -1;
+        cropped = cropped || !inside;
+      }
+  }
+  // A group of nb images (image b at src + b stride, C planes) into dst (C planes of cs).
+  template <class T>
+  void copy(const T* src, int64_t stride, int64_t nb, int64_t C, T* dst) const {
+    for (int64_t c = 0; c < C; ++c) {
+      if (!cropped) {
+        to_lanes(src + c * HW, stride, nb, HW, pos.data(), dst + c * cs);
+        continue;
+      }
+      for (int64_t b = 0; b < nb; ++b)  // rare (a backward data with padding above R - 1): element by element
+        for (int64_t e = 0; e < HW; ++e)
+          if (pos[e] >= 0) dst[c * cs + pos[e] + b] = src[b * stride + c * HW + e];
+    }
+  }
+};
 
 // The stride-1 convolution of conv_direct_with (same arguments) on image lanes.
 template <class Tiles, class T, class Get>
@@ -669,6 +756,7 @@ void conv_lanes_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, in
   const LaneLayout L{Hi, Wi, Hi - R + 1, Wi - S + 1, kL};
   const int64_t PQ = L.P * L.Q, cs = L.plane(), in_group = C * cs, out_group = M * PQ * kL;
   const std::vector<int64_t> off = L.offsets(R, S);
+  const LaneCopy lc(H, W, top, left, L);
   // Lane groups per chunk: the fewest that make the slot count a multiple of NV.
   const int64_t LG = tile_chunk(PQ, Tiles::NV), T_ = parallel ? omp_get_max_threads() : 1;
   std::vector<std::unique_ptr<Slots>> slots(static_cast<size_t>(LG));  // [groups - 1]
@@ -689,17 +777,14 @@ void conv_lanes_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, in
         const int64_t nb = std::min(LG * kL, end - n0), groups = (nb + kL - 1) / kL;
         if (nb % kL != 0)  // the last group's unused lanes must read zero (their outputs are dropped)
           std::fill(xb + (groups - 1) * in_group, xb + groups * in_group, T(0));
-        for (int64_t b = 0; b < nb; ++b)
-          to_lanes(in + (n0 + b) * C * H * W, C, H, W, top, left, L, b % kL, xb + (b / kL) * in_group);
+        for (int64_t l = 0; l < groups; ++l)
+          lc.copy(in + (n0 + l * kL) * C * H * W, C * H * W, std::min(kL, nb - l * kL), C, xb + l * in_group);
         for (int64_t g = 0; g < G; ++g)
           Tiles::planes(PlanesArgs<T>{xb + g * Cg * cs, cs, off.data(), RS, Cg, Mg, packed[g].data(),
                                       bias ? bias + g * Mg : nullptr, yb + g * Mg * PQ * kL, PQ * kL,
                                       slots[groups - 1].get()});
-        for (int64_t b = 0; b < nb; ++b) {
-          const T* y = yb + (b / kL) * out_group + b % kL;
-          T* o = out + (n0 + b) * M * PQ;
-          for (int64_t i = 0; i < M * PQ; ++i) o[i] = y[i * kL];
-        }
+        for (int64_t l = 0; l < groups; ++l)
+          from_lanes(yb + l * out_group, std::min(kL, nb - l * kL), M * PQ, out + (n0 + l * kL) * M * PQ, M * PQ);
       }
     }
   }
@@ -711,7 +796,7 @@ void conv_direct(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_
   const int64_t Hi = H + 2 * top, Wi = W + 2 * left, P = (Hi - R) / sh + 1, Q = (Wi - S) / sw + 1;
   const bool parallel = N * M * (C / G) * R * S * P * Q > kParallelMinMacs;
   const bool lanes = sh == 1 && sw == 1 &&
-                     LaneLayout::pays(N, parallel ? omp_get_max_threads() : 1, P, Q, Wi, Vec<T>::kLanes,
+                     LaneLayout::pays(LaneLayout::kForward, N, parallel ? omp_get_max_threads() : 1, P, Q, Wi, Vec<T>::kLanes,
                                       M * (C / G) * R * S * P * Q, C * Hi * Wi + M * P * Q);
 #if MINIDL_CONV_AVX512_TILES
   if (has_avx512()) {
@@ -936,6 +1021,7 @@ void bwd_weight_lanes_with(const Conv2dShape& s, const T* x, const T* dy, T* dw,
   const LaneLayout L{s.H + 2 * s.pad_h, s.W + 2 * s.pad_w, s.P, s.Q, kL};
   const int64_t cs = L.plane(), in_group = s.C * cs, dps = PQ * kL, out_group = s.K * dps;
   const std::vector<int64_t> off = L.offsets(s.R, s.S);
+  const LaneCopy lc(s.H, s.W, s.pad_h, s.pad_w, L);
   std::vector<int64_t> row(static_cast<size_t>(CRS));
   for (int64_t j = 0; j < CRS; ++j) row[j] = (j / RS) * cs + off[j % RS];
   // Lane groups per chunk: enough pixels (~128) that each tile's horizontal sums are amortized.
@@ -960,12 +1046,14 @@ void bwd_weight_lanes_with(const Conv2dShape& s, const T* x, const T* dy, T* dw,
           std::fill(xb + (groups - 1) * in_group, xb + groups * in_group, T(0));
           std::fill(yb + (groups - 1) * out_group, yb + groups * out_group, T(0));
         }
+        for (int64_t l = 0; l < groups; ++l) {
+          const int64_t n = std::min(kL, nb - l * kL), HW = s.H * s.W;
+          lc.copy(x + (n0 + l * kL) * s.C * HW, s.C * HW, n, s.C, xb + l * in_group);
+          to_lanes(dy + (n0 + l * kL) * s.K * PQ, s.K * PQ, n, s.K * PQ, static_cast<const int64_t*>(nullptr),
+                   yb + l * out_group);
+        }
         for (int64_t b = 0; b < nb; ++b) {
-          T* xg = xb + (b / kL) * in_group;
-          to_lanes(x + (n0 + b) * s.C * s.H * s.W, s.C, s.H, s.W, s.pad_h, s.pad_w, L, b % kL, xg);
           const T* d = dy + (n0 + b) * s.K * PQ;
-          T* yg = yb + (b / kL) * out_group + b % kL;
-          for (int64_t i = 0; i < s.K * PQ; ++i) yg[i * kL] = d[i];
           if (db)
             for (int64_t k = 0; k < s.K; ++k) {
               T acc = 0;
@@ -993,7 +1081,7 @@ void bwd_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* 
   }
   const bool parallel = conv_macs(s) > kParallelMinMacs;
   const bool lanes = s.stride_h == 1 && s.stride_w == 1 &&
-                     LaneLayout::pays(s.N, parallel ? omp_get_max_threads() : 1, s.P, s.Q, s.W + 2 * s.pad_w,
+                     LaneLayout::pays(LaneLayout::kWeight, s.N, parallel ? omp_get_max_threads() : 1, s.P, s.Q, s.W + 2 * s.pad_w,
                                       Vec<T>::kLanes, conv_macs(s) / s.N,
                                       s.C * (s.H + 2 * s.pad_h) * (s.W + 2 * s.pad_w) + s.K * s.P * s.Q);
 #if MINIDL_CONV_AVX512_TILES
