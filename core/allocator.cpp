@@ -14,7 +14,8 @@
 //   its per-size peaks cached, which can exceed the high-water mark itself (the sizes peak at
 //   different moments of the step: one allowed only 1x kept missing on minidl50k's 12 MB
 //   activations), while the 2x bound keeps changing shapes (a training step, then an evaluation
-//   at another batch size) from growing the memory without limit.
+//   at another batch size) from growing the memory without limit. Past the bound the blocks freed
+//   longest ago are given back first, so the cache follows the shapes in use.
 // - Blocks of 2 MiB and more are 2 MiB-aligned and marked MADV_HUGEPAGE (see huge_alloc).
 // - When the system allocator fails, the cache is released and the allocation retried once.
 // - MINIDL_CPU_CACHE=0 turns the cache off (exact-size aligned_alloc / free per tensor). It is
@@ -23,6 +24,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -77,7 +79,7 @@ class CpuAllocator final : public Allocator {
       if (cache_ && size >= kCacheMin) {
         auto it = free_.find(size);
         if (it != free_.end() && !it->second.empty()) {
-          p = it->second.back();
+          p = it->second.back().ptr;  // the most recently freed: likely still in cache
           it->second.pop_back();
           cached_ -= static_cast<int64_t>(size);
         }
@@ -95,11 +97,15 @@ class CpuAllocator final : public Allocator {
     --live_;
     if (cache_ && size >= kCacheMin) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (held_.load() + cached_ + static_cast<int64_t>(size) <= 2 * high_water_.load()) {
-        free_[size].push_back(ptr);
-        cached_ += static_cast<int64_t>(size);
-        return;
-      }
+      free_[size].push_back({tick_++, ptr});
+      cached_ += static_cast<int64_t>(size);
+      // Over the bound: give back the blocks freed longest ago, not the one just freed. Refusing
+      // new blocks instead kept the sizes of a past phase (a test pass at another batch size, the
+      // previous shape of a benchmark) cached forever while every block of the current phase went
+      // back to the system and was page-faulted in again on the next step.
+      const int64_t limit = 2 * high_water_.load();
+      while (held_.load() + cached_ > limit && cached_ > 0) evict_oldest();
+      return;
     }
     std::free(ptr);
   }
@@ -160,9 +166,18 @@ class CpuAllocator final : public Allocator {
   }
   void release_cache() {  // with mu_ held
     for (auto& [size, list] : free_)
-      for (void* p : list) std::free(p);
+      for (const Cached& c : list) std::free(c.ptr);
     free_.clear();
     cached_ = 0;
+  }
+  void evict_oldest() {  // with mu_ held, cached_ > 0: frees the cached block freed longest ago
+    auto oldest = free_.end();
+    for (auto it = free_.begin(); it != free_.end(); ++it)
+      if (!it->second.empty() && (oldest == free_.end() || it->second.front().tick < oldest->second.front().tick))
+        oldest = it;
+    std::free(oldest->second.front().ptr);
+    oldest->second.erase(oldest->second.begin());
+    cached_ -= static_cast<int64_t>(oldest->first);
   }
 
   const bool cache_ = cpu_cache_enabled();
@@ -170,8 +185,13 @@ class CpuAllocator final : public Allocator {
   // high_water_ (the cache's limit) its maximum, which reset_peak() leaves alone.
   std::atomic<int64_t> current_{0}, peak_{0}, held_{0}, high_water_{0}, live_{0}, allocs_{0};
   mutable std::mutex mu_;
-  std::map<size_t, std::vector<void*>> free_;  // rounded size -> cached blocks
-  int64_t cached_ = 0;                         // bytes in free_
+  struct Cached {
+    uint64_t tick;  // when it was freed (tick_ then): the oldest go first when the cache is over its bound
+    void* ptr;
+  };
+  std::map<size_t, std::vector<Cached>> free_;  // rounded size -> cached blocks, oldest first
+  int64_t cached_ = 0;                           // bytes in free_
+  uint64_t tick_ = 0;
 };
 
 }  // namespace

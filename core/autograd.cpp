@@ -1,5 +1,7 @@
 #include "core/autograd.h"
 
+#include <algorithm>
+#include <cstring>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -78,6 +80,21 @@ void add_into(const Tensor& a, const Tensor& b, Tensor& y) {
   }
 }
 
+// A copy of a gradient for a leaf's .grad. On the CPU a large one is copied by all threads: one
+// core's memcpy does not reach the memory bandwidth (the two 12.6 MB leaf gradients of an add on
+// [128, 24, 32, 32] took 2.5 ms that way).
+Tensor copy_of(const Tensor& g) {
+  if (g.is_cuda()) return g.clone();
+  Tensor out = empty(g.shape(), g.options());
+  const auto* src = static_cast<const char*>(g.raw_data());
+  auto* dst = static_cast<char*>(out.raw_data());
+  const int64_t n = static_cast<int64_t>(g.nbytes()), block = int64_t(1) << 16, blocks = (n + block - 1) / block;
+#pragma omp parallel for schedule(static) if (blocks > 16)
+  for (int64_t b = 0; b < blocks; ++b)
+    std::memcpy(dst + b * block, src + b * block, static_cast<size_t>(std::min(block, n - b * block)));
+  return out;
+}
+
 // Leaves own their .grad exclusively. The first gradient is adopted when nothing else can see it
 // (its only handle is the one passed in and no view shares its memory), else copied: a backward
 // may return a tensor it shares, e.g. AddBackward passes grad_output to both inputs. Later
@@ -85,7 +102,7 @@ void add_into(const Tensor& a, const Tensor& b, Tensor& y) {
 void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
   if (!leaf.grad) {
     const bool exclusive = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1;
-    leaf.grad = exclusive ? g.impl_ptr() : g.clone().impl_ptr();
+    leaf.grad = exclusive ? g.impl_ptr() : copy_of(g).impl_ptr();
   } else {
     Tensor acc(leaf.grad);
     add_into(acc, g, acc);

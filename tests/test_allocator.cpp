@@ -75,6 +75,33 @@ TEST_CASE("the CPU allocator reuses freed large blocks and returns them on empty
   a.deallocate(fresh, 3000000);
 }
 
+TEST_CASE("the CPU allocator's cache follows a change of shapes", "[allocator]") {
+  // Two phases of 1 GB in sizes of their own (blocks never touched: no memory is used) fill the
+  // cache to its bound, twice the largest working set. A third phase in a third size then holds
+  // as much again: freeing its blocks must give back the old phases' (freed longest ago), not
+  // its own, so that its next step runs from the cache. (Refusing the new blocks instead sent
+  // every step of a new shape to the system allocator, page faults included.)
+  if (!cpu_cache_enabled()) {
+    SUCCEED("the CPU cache is off in this build (AddressSanitizer) or by MINIDL_CPU_CACHE=0");
+    return;
+  }
+  Allocator& a = cpu_allocator();
+  a.empty_cache();
+  constexpr size_t kA = size_t(16) << 20, kA2 = size_t(8) << 20, kB = size_t(12) << 20;  // lists of their own
+  auto phase = [&](size_t size, int count) {
+    std::vector<void*> blocks;
+    for (int i = 0; i < count; ++i) blocks.push_back(a.allocate(size));
+    for (void* p : blocks) a.deallocate(p, size);
+  };
+  phase(kA, 64);   // 1 GB live, then cached
+  phase(kA2, 128);  // 1 GB more: misses, then cached (2 GB: the bound)
+  phase(kB, 85);    // ~1 GB: misses, then cached in place of A's blocks
+  const int64_t allocs = a.stats().device_allocs;
+  phase(kB, 85);
+  CHECK(a.stats().device_allocs == allocs);  // every block of B's second step came from the cache
+  a.empty_cache();
+}
+
 TEST_CASE("a tensor made from a reused block starts as its factory says", "[allocator]") {
   const Shape shape{64, 32, 16, 16};  // 2 MiB: a cached size
   for (int round = 0; round < 2; ++round) {
