@@ -194,6 +194,18 @@ TEST_CASE("conv2d cpu engine on image lanes matches the reference", "[conv]") {
             400);
 }
 
+TEST_CASE("conv2d backward of an empty batch gives zero weight gradients", "[conv]") {
+  for (const Conv2dFuncOptions& opt : {Conv2dFuncOptions().padding(1), Conv2dFuncOptions().stride(2)}) {
+    const Tensor x = rand_leaf({0, 3, 8, 8}, 1);
+    const Tensor w = rand_leaf({4, 3, 3, 3}, 2);
+    const Tensor b = rand_leaf({4}, 3);
+    ops::sum(ops::conv2d(x, w, b, opt)).backward();
+    REQUIRE(w.grad().defined());
+    for (double v : values(w.grad())) CHECK(v == 0.0);
+    for (double v : values(b.grad())) CHECK(v == 0.0);
+  }
+}
+
 TEST_CASE("conv2d computes only the gradients that are needed", "[conv]") {
   const Tensor x = rand_leaf({2, 3, 6, 6}, 1);
   const Tensor w = rand({4, 3, 3, 3}, DType::Float64);  // a constant: no dw, no saved x needed

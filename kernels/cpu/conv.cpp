@@ -1116,6 +1116,11 @@ void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
 
 template <class T>
 void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
+  if (s.N == 0) {  // no images: zero gradients (and no per-image cost model to divide by N)
+    std::fill_n(dw, s.K * s.Cg() * s.R * s.S, T(0));
+    if (db) std::fill_n(db, s.K, T(0));
+    return;
+  }
   bwd_weight_direct(s, x, dy, dw, db);
 }
 

@@ -284,14 +284,15 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   const bool parallel = M * D > kParallelWork;
   const int64_t threads = parallel ? omp_get_max_threads() : 1;
   const bool affine_grads = dgamma || dbeta;
-  // Per thread: a dgamma and a dbeta partial row (D each), zero to start.
-  std::vector<T> partial(affine_grads ? static_cast<size_t>(threads * 2 * D) : 0);
+  // Per thread: a dgamma and a dbeta partial row (D each), zero to start, in double: they add one
+  // value per row, and nothing may grow with the row count in float.
+  std::vector<double> partial(affine_grads ? static_cast<size_t>(threads * 2 * D) : 0);
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     // Equal contiguous ranges of rows, one per thread (the partial rows are indexed by thread).
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    T* dg = affine_grads ? partial.data() + t * 2 * D : nullptr;
-    T* db = affine_grads ? dg + D : nullptr;
+    double* dg = affine_grads ? partial.data() + t * 2 * D : nullptr;
+    double* db = affine_grads ? dg + D : nullptr;
     for (int64_t r = M * t / nt; r < M * (t + 1) / nt; ++r) {
       const T* dyr = dy + r * D;
       const T* xr = x + r * D;
@@ -307,7 +308,7 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
             const T xmu = xr[d] - mu_t, dxhat = (gamma ? gamma[d] : T(1)) * dyr[d];
             a += dxhat;
             b += dxhat * xmu;
-            dg[d] += dyr[d] * (xmu * istd_t);
+            dg[d] += static_cast<double>(dyr[d] * xmu) * istd_t;  // invstd * dy (x - mean), as the reference
             db[d] += dyr[d];
           }
         } else {
@@ -334,13 +335,13 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   }
   if (!affine_grads) return;
   for (int64_t d = 0; d < D; ++d) {
-    T g = 0, b = 0;
+    double g = 0, b = 0;
     for (int64_t t = 0; t < threads; ++t) {
       g += partial[t * 2 * D + d];
       b += partial[t * 2 * D + D + d];
     }
-    if (dgamma) dgamma[d] = g;
-    if (dbeta) dbeta[d] = b;
+    if (dgamma) dgamma[d] = static_cast<T>(g);
+    if (dbeta) dbeta[d] = static_cast<T>(b);
   }
 }
 
