@@ -51,6 +51,22 @@ Tensor conv_of(const ConvCase& c, const std::vector<Tensor>& in) {
   return ops::conv2d(in[0], in[1], c.bias ? in[2] : Tensor(), c.opt);
 }
 
+// The cpu engine against the reference on each case, float64 (to 1e-10) and float32 (1e-4), forward
+// and every gradient; seeds count up from seed.
+void check_cpu_engine_cases(const std::vector<ConvCase>& cases, uint64_t seed) {
+  for (const ConvCase& c : cases) {
+    for (DType dt : {DType::Float64, DType::Float32}) {
+      INFO(c.what << " " << dt << " lanes mode " << static_cast<int>(cpu::conv_lanes()));
+      Generator gen(seed++);
+      const std::vector<Tensor> in = {rand(c.x, dt, &gen, -1, 1), rand(c.w, dt, &gen, -1, 1),
+                                      rand({c.w[0]}, dt, &gen, -1, 1)};
+      const double tol = dt == DType::Float64 ? 1e-10 : 1e-4;
+      check_against_ref(conv_engine(), Engine::Cpu, [&](const auto& t) { return conv_of(c, t); }, in,
+                        {true, true, c.bias}, tol, tol * 0.1);
+    }
+  }
+}
+
 const Engine kCpuEngines[] = {Engine::Ref, Engine::Cpu};
 
 }  // namespace
@@ -140,18 +156,7 @@ TEST_CASE("conv2d cpu engine matches the reference on larger shapes", "[conv]") 
       {"1x1 stride 2 on 1x1 images", {4, 1, 1, 1}, {3, 1, 1, 1}, Conv2dFuncOptions().stride(2), true},
       {"1x1 on 1x2 images", {8, 1, 1, 2}, {2, 1, 1, 1}, Conv2dFuncOptions(), false},
   };
-  uint64_t seed = 100;
-  for (const ConvCase& c : cases) {
-    for (DType dt : {DType::Float64, DType::Float32}) {
-      INFO(c.what << " " << dt);
-      Generator gen(seed++);
-      const std::vector<Tensor> in = {rand(c.x, dt, &gen, -1, 1), rand(c.w, dt, &gen, -1, 1),
-                                      rand({c.w[0]}, dt, &gen, -1, 1)};
-      const double tol = dt == DType::Float64 ? 1e-10 : 1e-4;
-      check_against_ref(conv_engine(), Engine::Cpu, [&](const auto& t) { return conv_of(c, t); }, in,
-                        {true, true, c.bias}, tol, tol * 0.1);
-    }
-  }
+  check_cpu_engine_cases(cases, 100);
 }
 
 TEST_CASE("conv2d cpu engine on image lanes matches the reference", "[conv]") {
@@ -160,7 +165,8 @@ TEST_CASE("conv2d cpu engine on image lanes matches the reference", "[conv]") {
   // chunk, padding and none, a 1x1 kernel with padding (its backward data crops dy), groups, bias,
   // and a batch split across threads. Then the automatic choice on the shapes where it picks lanes.
   struct Restore {
-    ~Restore() { cpu::set_conv_lanes(cpu::ConvLanes::Auto); }
+    cpu::ConvLanes before = cpu::conv_lanes();  // MINIDL_CONV_LANES may have set it
+    ~Restore() { cpu::set_conv_lanes(before); }
   } restore;
   const std::vector<ConvCase> cases = {
       {"3x3 pad 1 on 5x5, 13 images", {13, 6, 5, 5}, {7, 6, 3, 3}, Conv2dFuncOptions().padding(1), true},
@@ -172,24 +178,11 @@ TEST_CASE("conv2d cpu engine on image lanes matches the reference", "[conv]") {
       {"threaded 3x3 pad 1 on 5x5", {37, 16, 5, 5}, {12, 16, 3, 3}, Conv2dFuncOptions().padding(1), false},
       {"3x3 stride 2 (never on lanes)", {9, 3, 9, 9}, {4, 3, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
   };
-  auto check_all = [&](const std::vector<ConvCase>& list, uint64_t seed) {
-    for (const ConvCase& c : list) {
-      for (DType dt : {DType::Float64, DType::Float32}) {
-        INFO(c.what << " " << dt << " lanes mode " << static_cast<int>(cpu::conv_lanes()));
-        Generator gen(seed++);
-        const std::vector<Tensor> in = {rand(c.x, dt, &gen, -1, 1), rand(c.w, dt, &gen, -1, 1),
-                                        rand({c.w[0]}, dt, &gen, -1, 1)};
-        const double tol = dt == DType::Float64 ? 1e-10 : 1e-4;
-        check_against_ref(conv_engine(), Engine::Cpu, [&](const auto& t) { return conv_of(c, t); }, in,
-                          {true, true, c.bias}, tol, tol * 0.1);
-      }
-    }
-  };
   cpu::set_conv_lanes(cpu::ConvLanes::Always);
-  check_all(cases, 300);
+  check_cpu_engine_cases(cases, 300);
   // Automatic: 3x3 on 5x5 maps with 64 images per lane group set (lanes pay there), and on 32x32 (they do not).
   cpu::set_conv_lanes(cpu::ConvLanes::Auto);
-  check_all({{"auto, 3x3 pad 1 on 5x5, 64 images", {64, 16, 5, 5}, {16, 16, 3, 3}, Conv2dFuncOptions().padding(1), true},
+  check_cpu_engine_cases({{"auto, 3x3 pad 1 on 5x5, 64 images", {64, 16, 5, 5}, {16, 16, 3, 3}, Conv2dFuncOptions().padding(1), true},
              {"auto, 3x3 pad 1 on 32x32", {2, 3, 32, 32}, {4, 3, 3, 3}, Conv2dFuncOptions().padding(1), true}},
             400);
 }

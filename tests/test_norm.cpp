@@ -251,6 +251,24 @@ TEST_CASE("batch_norm train and eval differ", "[norm]") {
   CHECK_CLOSE(y_eval, y_train * std::sqrt(19.0 / 20.0), 1e-4, 1e-4);
 }
 
+// Helpers of the engine checks below: count values uniform in [lo, hi) as T, and a check that a
+// (the tuned engine's output) matches b (the reference's) to tol, relative to 1 + |b|.
+template <class T>
+std::vector<T> uniform_values(Generator& g, int64_t count, double lo, double hi) {
+  const Tensor t = rand({count}, DType::Float64, &g, lo, hi);
+  std::vector<T> v(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) v[i] = static_cast<T>(t.data<double>()[i]);
+  return v;
+}
+template <class T>
+void check_same(const char* what, const std::vector<T>& a, const std::vector<T>& b, double tol) {
+  INFO(what);
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1.0 + std::abs(double(b[i]))));
+  CHECK(worst <= tol);
+}
+
 // The tuned CPU engine (kernels/cpu/norm.cpp) against the reference, raw kernels, every output:
 // float32 to its rounding (one pass for both moments, plane sums in float there), float64 bit
 // for bit (the engine runs the reference's arithmetic for that dtype).
@@ -258,12 +276,7 @@ template <class T>
 void check_cpu_batch_norm_engine(const Shape& shape, bool affine, double tol) {
   const int64_t N = shape[0], C = shape[1], S = shape.numel() / (N * C), n = shape.numel();
   Generator g(41);
-  auto vals = [&](int64_t count, double lo, double hi) {
-    const Tensor t = rand({count}, DType::Float64, &g, lo, hi);
-    std::vector<T> v(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) v[i] = static_cast<T>(t.data<double>()[i]);
-    return v;
-  };
+  auto vals = [&](int64_t count, double lo, double hi) { return uniform_values<T>(g, count, lo, hi); };
   const std::vector<T> x = vals(n, -2.0, 5.0), dy = vals(n, -1.0, 1.0), gamma = vals(C, 0.5, 2.0),
                        beta = vals(C, -1.0, 1.0), rm0 = vals(C, -1.0, 1.0), rv0 = vals(C, 0.5, 2.0);
   const T* gp = affine ? gamma.data() : nullptr;
@@ -285,13 +298,7 @@ void check_cpu_batch_norm_engine(const Shape& shape, bool affine, double tol) {
   };
   const Out r = run(ref::batch_norm_fwd_train<T>, ref::batch_norm_fwd_eval<T>, ref::batch_norm_bwd<T>);
   const Out c = run(cpu::batch_norm_fwd_train<T>, cpu::batch_norm_fwd_eval<T>, cpu::batch_norm_bwd<T>);
-  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) {
-    INFO(what);
-    double worst = 0.0;
-    for (size_t i = 0; i < a.size(); ++i)
-      worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1.0 + std::abs(double(b[i]))));
-    CHECK(worst <= tol);
-  };
+  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) { check_same(what, a, b, tol); };
   same("y", c.y, r.y), same("mean", c.mean, r.mean), same("invstd", c.invstd, r.invstd);
   same("running_mean", c.rm, r.rm), same("running_var", c.rv, r.rv), same("dx", c.dx, r.dx);
   same("dgamma", c.dgamma, r.dgamma), same("dbeta", c.dbeta, r.dbeta);
@@ -314,12 +321,7 @@ template <class T>
 void check_cpu_group_norm_engine(const Shape& shape, int64_t G, bool affine, double tol) {
   const int64_t N = shape[0], C = shape[1], S = shape.numel() / (N * C), n = shape.numel();
   Generator g(43);
-  auto vals = [&](int64_t count, double lo, double hi) {
-    const Tensor t = rand({count}, DType::Float64, &g, lo, hi);
-    std::vector<T> v(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) v[i] = static_cast<T>(t.data<double>()[i]);
-    return v;
-  };
+  auto vals = [&](int64_t count, double lo, double hi) { return uniform_values<T>(g, count, lo, hi); };
   const std::vector<T> x = vals(n, -2.0, 5.0), dy = vals(n, -1.0, 1.0), gamma = vals(C, 0.5, 2.0),
                        beta = vals(C, -1.0, 1.0);
   const T* gp = affine ? gamma.data() : nullptr;
@@ -337,13 +339,7 @@ void check_cpu_group_norm_engine(const Shape& shape, int64_t G, bool affine, dou
   };
   const Out r = run(ref::group_norm_fwd<T>, ref::group_norm_bwd<T>);
   const Out c = run(cpu::group_norm_fwd<T>, cpu::group_norm_bwd<T>);
-  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) {
-    INFO(what);
-    double worst = 0.0;
-    for (size_t i = 0; i < a.size(); ++i)
-      worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1.0 + std::abs(double(b[i]))));
-    CHECK(worst <= tol);
-  };
+  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) { check_same(what, a, b, tol); };
   same("y", c.y, r.y), same("mean", c.mean, r.mean), same("invstd", c.invstd, r.invstd), same("dx", c.dx, r.dx);
   same("dgamma", c.dgamma, r.dgamma), same("dbeta", c.dbeta, r.dbeta);
 }
@@ -370,12 +366,7 @@ TEST_CASE("group_norm cpu engine matches the reference", "[norm][engine]") {
 template <class T>
 void check_cpu_layer_norm_engine(int64_t M, int64_t D, bool affine, double tol) {
   Generator g(44);
-  auto vals = [&](int64_t count, double lo, double hi) {
-    const Tensor t = rand({count}, DType::Float64, &g, lo, hi);
-    std::vector<T> v(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) v[i] = static_cast<T>(t.data<double>()[i]);
-    return v;
-  };
+  auto vals = [&](int64_t count, double lo, double hi) { return uniform_values<T>(g, count, lo, hi); };
   const std::vector<T> x = vals(M * D, -2.0, 5.0), dy = vals(M * D, -1.0, 1.0), gamma = vals(D, 0.5, 2.0),
                        beta = vals(D, -1.0, 1.0);
   const T* gp = affine ? gamma.data() : nullptr;
@@ -396,13 +387,7 @@ void check_cpu_layer_norm_engine(int64_t M, int64_t D, bool affine, double tol) 
   };
   const Out r = run(ref::layer_norm_fwd<T>, ref::layer_norm_bwd<T>);
   const Out c = run(cpu::layer_norm_fwd<T>, cpu::layer_norm_bwd<T>);
-  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) {
-    INFO(what);
-    double worst = 0.0;
-    for (size_t i = 0; i < a.size(); ++i)
-      worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1.0 + std::abs(double(b[i]))));
-    CHECK(worst <= tol);
-  };
+  auto same = [&](const char* what, const std::vector<T>& a, const std::vector<T>& b) { check_same(what, a, b, tol); };
   same("y", c.y, r.y), same("mean", c.mean, r.mean), same("invstd", c.invstd, r.invstd), same("dx", c.dx, r.dx);
   same("dgamma", c.dgamma, r.dgamma), same("dbeta", c.dbeta, r.dbeta), same("dx alone", c.dx_alone, r.dx);
   same("dgamma alone", c.dgamma_alone, r.dgamma), same("dbeta alone", c.dbeta_alone, r.dbeta);
