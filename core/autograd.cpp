@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/cuda_context.h"
+#include "core/parallel.h"
 
 namespace minidl {
 
@@ -69,8 +70,9 @@ void add_into(const Tensor& a, const Tensor& b, Tensor& y) {
     cuda::add(a.raw_data(), b.raw_data(), y.raw_data(), a.dtype(), n);
     return;
   }
+  const bool split = parallel_pays(stream_us(3 * static_cast<int64_t>(a.nbytes())));
   auto loop = [&](auto* out, const auto* pa, const auto* pb) {
-#pragma omp parallel for simd if (parallel : n > (1 << 16))
+#pragma omp parallel for simd if (parallel : split)
     for (int64_t i = 0; i < n; ++i) out[i] = pa[i] + pb[i];
   };
   switch (a.dtype()) {
@@ -89,7 +91,7 @@ Tensor copy_of(const Tensor& g) {
   const auto* src = static_cast<const char*>(g.raw_data());
   auto* dst = static_cast<char*>(out.raw_data());
   const int64_t n = static_cast<int64_t>(g.nbytes()), block = int64_t(1) << 16, blocks = (n + block - 1) / block;
-#pragma omp parallel for schedule(static) if (blocks > 16)
+#pragma omp parallel for schedule(static) if (parallel_pays(stream_us(2 * n)))
   for (int64_t b = 0; b < blocks; ++b)
     std::memcpy(dst + b * block, src + b * block, static_cast<size_t>(std::min(block, n - b * block)));
   return out;

@@ -3,9 +3,30 @@
 // Set it once, e.g. from train_cifar --threads; the default is OpenMP's (all cores).
 #pragma once
 
+#include <cstdint>
+
 namespace minidl {
 
 void set_num_threads(int n);  // n >= 1
 int get_num_threads();
+
+// Whether a loop is worth splitting across the threads. Starting a parallel region costs a
+// roughly fixed time: ~1 us while idle OpenMP threads spin (OpenMP's default), ~45 us on a
+// 2-core VM when they sleep (OMP_WAIT_POLICY=passive, as benchmarks on a shared machine set it),
+// because every region must wake a core. So the cost is measured, once per thread count (the
+// median of 15 empty regions), and a loop whose one-thread time is `serial_us` runs on the
+// threads when the time they save, serial_us * (1 - 1/threads), exceeds 1.5 region costs (the
+// margin: memory-bound loops do not speed up linearly).
+// Only for loops whose results do not depend on the split (elementwise maps, pooling, dropout):
+// loops that reduce keep fixed thresholds, so a run's numbers never depend on a timing.
+bool parallel_pays(double serial_us);
+double parallel_region_cost_us();
+// Fixes the region cost (tests, experiments; so does the environment variable
+// MINIDL_PARALLEL_COST_US); a negative value measures it again.
+void set_parallel_region_cost_us(double us);
+
+// One-thread time of a loop that streams `bytes` (reads plus writes) through the caches at
+// ~100 GB/s (AVX-512 loads and stores, data in L2/L3; bench_ops relu/add with --threads 1).
+inline double stream_us(int64_t bytes) { return static_cast<double>(bytes) * 1e-5; }
 
 }  // namespace minidl

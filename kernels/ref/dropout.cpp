@@ -5,16 +5,19 @@
 //   philox_uniform's layout: counter offset + b, word j), so each call serves 4 elements.
 // group > 1 (dropout2d): one draw per channel, then the whole channel is multiplied by its factor.
 // The same kernel applied to dy is the backward (the mask is regenerated, never stored).
-// Threads: OpenMP over chunks of 64 elements / over channels.
+// Threads: OpenMP over chunks of 64 elements / over channels, when that pays (parallel_pays).
 #include <algorithm>
 
+#include "core/parallel.h"
 #include "core/philox.h"
 #include "kernels/dropout.h"
 
 namespace minidl::ref {
 
 namespace {
-constexpr int64_t kParallelMin = 1 << 14;  // Philox makes each element ~10x dearer than a plain multiply
+// One thread's time per element with a Philox draw each: ~1.8 ns (bench_ops dropout --threads 1),
+// some 20 times a plain multiply's.
+constexpr double kPhiloxElementUs = 1.8e-3;
 }  // namespace
 
 template <class T>
@@ -25,7 +28,7 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale,
     // vectorized multiply by (scale or 0): a branch per element would mispredict at random.
     constexpr int64_t kChunk = 64;
     const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for if (n > kParallelMin)
+#pragma omp parallel for if (parallel_pays(static_cast<double>(n) * kPhiloxElementUs))
     for (int64_t c = 0; c < chunks; ++c) {
       float u[kChunk];  // u[e] == philox_uniform(seed, offset, i0 + e): counter offset + (i0 + e) / 4, word e % 4
       for (int64_t b = 0; b < kChunk / 4; ++b) {
@@ -39,7 +42,7 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale,
     return;
   }
   const int64_t channels = n / group;
-#pragma omp parallel for if (n > kParallelMin)
+#pragma omp parallel for if (parallel_pays(stream_us(2 * n * static_cast<int64_t>(sizeof(T)))))
   for (int64_t c = 0; c < channels; ++c) {
     const T factor = philox_uniform(seed, offset, static_cast<uint64_t>(c)) >= p ? scale : T(0);
     const T* xc = x + c * group;

@@ -12,18 +12,24 @@
 //                   (columns alike), divisor = the window's area. Windows overlap when the sizes
 //                   do not divide (7 -> 3: rows 0-2, 2-4, 4-6); when they divide they tile the
 //                   plane and the backward writes each element once, without zeroing first.
-// Threads: OpenMP over planes. The backward scatters (+=) inside a plane, which overlapping windows
+// Threads: OpenMP over planes, when that pays (parallel_pays, from each loop's one-thread time per
+// input element, bench_ops --threads 1). The backward scatters (+=) inside a plane, which overlapping windows
 // (stride < kernel) need, and which cannot race because one thread owns the whole plane.
 #include <algorithm>
 #include <limits>
 #include <vector>
 
+#include "core/parallel.h"
 #include "kernels/pool.h"
 
 namespace minidl::ref {
 
 namespace {
-constexpr int64_t kParallelMin = 1 << 16;  // elements below which threads cost more than they save
+// One thread's microseconds per input element of each loop (fitted on the reference models' shapes).
+constexpr double kMaxFwdUs = 1.4e-3, kMaxBwdUs = 0.2e-3, kAvgUs = 0.5e-3, kAdaptiveUs = 0.2e-3;
+inline bool split(int64_t in_elements, double us_per_element) {
+  return parallel_pays(static_cast<double>(in_elements) * us_per_element);
+}
 
 // Rows [begin, end) of the window of output index i of a max/avg pooling (clipped to the input).
 struct Range {
@@ -47,7 +53,7 @@ template <class T>
 void max_pool2d_fwd(const T* x, T* y, int32_t* argmax, Pool2dGeometry g) {
   const int64_t in_plane = g.H * g.W, out_plane = g.out_h * g.out_w;
   const int32_t W = static_cast<int32_t>(g.W), sw = static_cast<int32_t>(g.stride_w);
-#pragma omp parallel if (g.planes * in_plane > kParallelMin)
+#pragma omp parallel if (split(g.planes * in_plane, kMaxFwdUs))
   {
     std::vector<int32_t> scratch(argmax ? 0 : static_cast<size_t>(g.out_w));  // argmax row when none is kept
 #pragma omp for
@@ -87,7 +93,7 @@ void max_pool2d_fwd(const T* x, T* y, int32_t* argmax, Pool2dGeometry g) {
 template <class T>
 void max_pool2d_bwd(const T* dy, const int32_t* argmax, T* dx, Pool2dGeometry g) {
   const int64_t in_plane = g.H * g.W, out_plane = g.out_h * g.out_w;
-#pragma omp parallel for if (g.planes * in_plane > kParallelMin)
+#pragma omp parallel for if (split(g.planes * in_plane, kMaxBwdUs))
   for (int64_t p = 0; p < g.planes; ++p) {
     T* dxp = dx + p * in_plane;
     const T* dyp = dy + p * out_plane;
@@ -101,7 +107,7 @@ template <class T>
 void avg_pool2d_fwd(const T* x, T* y, Pool2dGeometry g) {
   const int64_t in_plane = g.H * g.W, out_plane = g.out_h * g.out_w;
   const T divisor = static_cast<T>(g.kernel_h * g.kernel_w);
-#pragma omp parallel for if (g.planes * in_plane > kParallelMin)
+#pragma omp parallel for if (split(g.planes * in_plane, kAvgUs))
   for (int64_t p = 0; p < g.planes; ++p) {
     const T* xp = x + p * in_plane;
     T* yp = y + p * out_plane;
@@ -122,7 +128,7 @@ template <class T>
 void avg_pool2d_bwd(const T* dy, T* dx, Pool2dGeometry g) {
   const int64_t in_plane = g.H * g.W, out_plane = g.out_h * g.out_w;
   const T divisor = static_cast<T>(g.kernel_h * g.kernel_w);
-#pragma omp parallel for if (g.planes * in_plane > kParallelMin)
+#pragma omp parallel for if (split(g.planes * in_plane, kAvgUs))
   for (int64_t p = 0; p < g.planes; ++p) {
     T* dxp = dx + p * in_plane;
     const T* dyp = dy + p * out_plane;
@@ -142,7 +148,7 @@ void avg_pool2d_bwd(const T* dy, T* dx, Pool2dGeometry g) {
 template <class T>
 void adaptive_avg_pool2d_fwd(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t out_h,
                              int64_t out_w) {
-#pragma omp parallel for if (planes * H * W > kParallelMin)
+#pragma omp parallel for if (split(planes * H * W, kAdaptiveUs))
   for (int64_t p = 0; p < planes; ++p) {
     const T* xp = x + p * H * W;
     T* yp = y + p * out_h * out_w;
@@ -173,7 +179,7 @@ template <class T>
 void adaptive_avg_pool2d_bwd(const T* dy, T* dx, int64_t planes, int64_t H, int64_t W, int64_t out_h,
                              int64_t out_w) {
   const bool tiled = H % out_h == 0 && W % out_w == 0;
-#pragma omp parallel for if (planes * H * W > kParallelMin)
+#pragma omp parallel for if (split(planes * H * W, kAdaptiveUs))
   for (int64_t p = 0; p < planes; ++p) {
     T* dxp = dx + p * H * W;
     const T* dyp = dy + p * out_h * out_w;
