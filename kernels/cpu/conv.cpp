@@ -232,6 +232,21 @@ struct Chunks {
   }
 };
 
+#if defined(__AVX2__) && defined(__FMA__)
+// even[i] = in[2 i], odd[i] = in[2 i + 1] for i < 8.
+inline void deinterleave16(const float* in, float* even, float* odd) {
+  const __m256 a = _mm256_loadu_ps(in), b = _mm256_loadu_ps(in + 8);
+  // Within each 128-bit half: [a0 a2 b0 b2 | a4 a6 b4 b6]; then the 64-bit pieces in order 0 2 1 3.
+  const __m256 ev = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), od = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+  _mm256_storeu_ps(even, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8)));
+  _mm256_storeu_ps(odd, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+}
+constexpr bool kDeinterleave = true;
+#else
+inline void deinterleave16(const float*, float*, float*) {}
+constexpr bool kDeinterleave = false;
+#endif
+
 // The layout of a padded image for stride (sh, sw): each row of Wi padded columns is stored with
 // its columns grouped by phase, the columns j = 0, sw, 2 sw, ... first, then j = 1, 1 + sw, ...
 // (at sw = 1 the row as it is). Output (p, q) reads padded column q sw + s for tap s, which is
@@ -268,13 +283,17 @@ struct Regrouped {
       copy_rows(src, C, Hs, dst, Hd, [a, e](const T* s, T* d) {
         for (int64_t j = a; j < e; ++j) d[j] = s[j];  // rows are short (8..34): a loop beats memcpy
       });
-    } else if (sw == 2 && S >= 2) {  // both phases of stride 2 in one pass (the compiler vectorizes it)
-      const int64_t m0 = a / 2 + a % 2, m1 = e / 2, odd = start[1];  // pairs: the even columns 2m in [a, e - 1)
-      copy_rows(src, C, Hs, dst, Hd, [a, e, m0, m1, odd](const T* s, T* d) {
-        T* d1 = d + odd;
-        if (a % 2 == 1) d1[a / 2] = s[a];
-        for (int64_t m = m0; m < m1; ++m) d[m] = s[2 * m], d1[m] = s[2 * m + 1];
-        if (e % 2 == 1) d[m1] = s[2 * m1];
+    } else if (sw == 2 && S >= 2) {  // both phases of stride 2 in one pass
+      const int64_t odd = start[1];    // column j is stored at (j odd ? odd : 0) + j / 2
+      copy_rows(src, C, Hs, dst, Hd, [a, e, odd](const T* s, T* d) {
+        int64_t j = a;
+        if constexpr (std::is_same_v<T, float> && kDeinterleave) {
+          // 16 columns at a time: the 8 of j's phase go to j / 2 of that phase, the 8 of the
+          // other phase to (j + 1) / 2 of it (a 16-wide row of 8 pairs was a third scalar before).
+          for (; j + 16 <= e; j += 16)
+            deinterleave16(s + j, d + (j % 2 ? odd : 0) + j / 2, d + (j % 2 ? 0 : odd) + (j + 1) / 2);
+        }
+        for (; j < e; ++j) d[(j % 2 ? odd : 0) + j / 2] = s[j];
       });
     } else {
       copy_rows(src, C, Hs, dst, Hd, [this, e](const T* s, T* d) {
