@@ -90,7 +90,7 @@ bool parallel_pays(double serial_us) {
   if (threads < 2 || omp_in_parallel()) return false;
   // Even spinning threads cost a wake-up and a barrier: never count a region as under 2 us.
   const double cost = std::max(parallel_region_cost_us(), 2.0);
-  return serial_us * (1.0 - 1.0 / threads) > 1.5 * cost;
+  return serial_us * (1.0 - 1.0 / threads) > cost;
 }
 
 }  // namespace minidl

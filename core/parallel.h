@@ -15,8 +15,9 @@ int get_num_threads();
 // 2-core VM when they sleep (OMP_WAIT_POLICY=passive, as benchmarks on a shared machine set it),
 // because every region must wake a core. So the cost is measured, once per thread count (the
 // median of 15 empty regions), and a loop whose one-thread time is `serial_us` runs on the
-// threads when the time they save, serial_us * (1 - 1/threads), exceeds 1.5 region costs (the
-// margin: memory-bound loops do not speed up linearly).
+// threads when the time they save, serial_us * (1 - 1/threads), exceeds one region cost. (A
+// woken thread costs a little more than an empty region: near that line either choice is about
+// as fast; bench_ops relu, add and avg_pool2d around 1 M elements, --threads 1 and 2.)
 // Only for loops whose results do not depend on the split (elementwise maps, pooling, dropout):
 // loops that reduce keep fixed thresholds, so a run's numbers never depend on a timing.
 bool parallel_pays(double serial_us);

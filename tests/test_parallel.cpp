@@ -52,11 +52,11 @@ TEST_CASE("parallel_pays follows the region cost", "[parallel]") {
   set_parallel_region_cost_us(45);  // sleeping threads
   CHECK(parallel_region_cost_us() == 45);
   const double saved = 1.0 - 1.0 / get_num_threads();
-  CHECK_FALSE(parallel_pays(1.5 * 45 / saved * 0.99));
-  CHECK(parallel_pays(1.5 * 45 / saved * 1.01));
+  CHECK_FALSE(parallel_pays(45 / saved * 0.99));
+  CHECK(parallel_pays(45 / saved * 1.01));
   set_parallel_region_cost_us(0);  // spinning threads: still never under the 2 us floor
-  CHECK_FALSE(parallel_pays(1.5 * 2 / saved * 0.99));
-  CHECK(parallel_pays(1.5 * 2 / saved * 1.01));
+  CHECK_FALSE(parallel_pays(2 / saved * 0.99));
+  CHECK(parallel_pays(2 / saved * 1.01));
   set_parallel_region_cost_us(-1);  // measured: a positive time
   CHECK(parallel_region_cost_us() > 0);
 }
