@@ -167,7 +167,8 @@ TEST_CASE("conv2d cpu engine on image lanes matches the reference", "[conv]") {
   // Every stride-1 pass forced onto image lanes (kernels/cpu/conv.cpp): batches that leave the
   // last lane group part-empty (N not a multiple of 8, or of 4 in float64) and several groups per
   // chunk, padding and none, a 1x1 kernel with padding (its backward data crops dy), groups, bias,
-  // and a batch split across threads. Then the automatic choice on the shapes where it picks lanes.
+  // non-square kernels (tap offsets r Wi + s), and a batch split across threads. Then the
+  // automatic choice on the shapes where it picks lanes.
   struct Restore {
     cpu::ConvLanes before = cpu::conv_lanes();  // MINIDL_CONV_LANES may have set it
     ~Restore() { cpu::set_conv_lanes(before); }
@@ -179,6 +180,8 @@ TEST_CASE("conv2d cpu engine on image lanes matches the reference", "[conv]") {
       {"1x1 pad 1 on 4x3", {9, 5, 4, 3}, {6, 5, 1, 1}, Conv2dFuncOptions().padding(1), true},
       {"5x5 pad 2 groups 2", {10, 4, 7, 6}, {6, 2, 5, 5}, Conv2dFuncOptions().padding(2).groups(2), true},
       {"depthwise 3x3 pad 1", {12, 8, 6, 6}, {8, 1, 3, 3}, Conv2dFuncOptions().padding(1).groups(8), true},
+      {"3x2 kernel pad (1, 0) on 6x7", {11, 4, 6, 7}, {5, 4, 3, 2}, Conv2dFuncOptions().padding({1, 0}), true},
+      {"1x3 kernel pad (0, 1) on 5x9", {9, 3, 5, 9}, {4, 3, 1, 3}, Conv2dFuncOptions().padding({0, 1}), true},
       {"threaded 3x3 pad 1 on 5x5", {37, 16, 5, 5}, {12, 16, 3, 3}, Conv2dFuncOptions().padding(1), false},
       {"3x3 stride 2 (never on lanes)", {9, 3, 9, 9}, {4, 3, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
   };

@@ -657,14 +657,20 @@ struct LaneLayout {
   // forward-style passes a = 0.9, k = 18 (lanes win on 5x5 to 12x12 maps and a 28-wide one,
   // lose on 8x8, 16x16 and 32x32); backward weight a = 0.8, k = 9 (lanes win for 3x3 kernels with
   // 16 and more channels at any map size, lose for 1x1, depthwise and 3-channel inputs).
+  // A lane group's copies (copied x lanes elements of elem_bytes) are a thread's scratch, kept
+  // while the tiles run: past kMaxGroupBytes (8 MB, far past a core's L2) they neither stay in
+  // cache nor stay small (64 channels at 224 x 224 would take ~200 MB a group), so lanes are not
+  // used (the reference models' largest group, 24 channels on 32x32 in minidl50k, is 1.7 MB).
   struct Cost {
     double a, k;
   };
   static constexpr Cost kForward{0.9, 18.0}, kWeight{0.8, 9.0};
+  static constexpr int64_t kMaxGroupBytes = int64_t(8) << 20;
   static bool pays(Cost cost, int64_t N, int64_t T, int64_t P, int64_t Q, int64_t Wi, int64_t lanes, int64_t macs,
-                   int64_t copied) {
+                   int64_t copied, int64_t elem_bytes) {
     const auto mode = static_cast<ConvLanes>(lanes_mode().load());
     if (mode != ConvLanes::Auto) return mode == ConvLanes::Always;
+    if (copied * lanes * elem_bytes > kMaxGroupBytes) return false;
     const Grid g = Grid::choose(P, Q, Wi, true, lanes);
     const double grid_fill = static_cast<double>(P * Q) / static_cast<double>(g.slots_per_image(lanes) * lanes);
     const int64_t per_thread = (N + T - 1) / T, groups = (per_thread + lanes - 1) / lanes;
@@ -816,7 +822,7 @@ void conv_direct(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_
   const bool parallel = N * M * (C / G) * R * S * P * Q > kParallelMinMacs;
   const bool lanes = sh == 1 && sw == 1 &&
                      LaneLayout::pays(LaneLayout::kForward, N, parallel ? omp_get_max_threads() : 1, P, Q, Wi, Vec<T>::kLanes,
-                                      M * (C / G) * R * S * P * Q, C * Hi * Wi + M * P * Q);
+                                      M * (C / G) * R * S * P * Q, C * Hi * Wi + M * P * Q, sizeof(T));
 #if MINIDL_CONV_AVX512_TILES
   if (has_avx512()) {
     if (lanes) return conv_lanes_with<Avx512Tiles>(in, N, C, H, W, top, left, R, S, G, M, get, bias, out, parallel);
@@ -1102,7 +1108,7 @@ void bwd_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* 
   const bool lanes = s.stride_h == 1 && s.stride_w == 1 &&
                      LaneLayout::pays(LaneLayout::kWeight, s.N, parallel ? omp_get_max_threads() : 1, s.P, s.Q, s.W + 2 * s.pad_w,
                                       Vec<T>::kLanes, conv_macs(s) / s.N,
-                                      s.C * (s.H + 2 * s.pad_h) * (s.W + 2 * s.pad_w) + s.K * s.P * s.Q);
+                                      s.C * (s.H + 2 * s.pad_h) * (s.W + 2 * s.pad_w) + s.K * s.P * s.Q, sizeof(T));
 #if MINIDL_CONV_AVX512_TILES
   if (has_avx512()) {
     if (lanes) return bwd_weight_lanes_with<Avx512Tiles>(s, x, dy, dw, db, parallel);
