@@ -15,7 +15,8 @@
 //   different moments of the step: one allowed only 1x kept missing on minidl50k's 12 MB
 //   activations), while the 2x bound keeps changing shapes (a training step, then an evaluation
 //   at another batch size) from growing the memory without limit. Past the bound the blocks freed
-//   longest ago are given back first, so the cache follows the shapes in use.
+//   longest ago are given back first, so the cache follows the shapes in use; the bound is checked
+//   when a block is freed and when one is newly taken from the system.
 // - Blocks of 2 MiB and more are 2 MiB-aligned and marked MADV_HUGEPAGE (see huge_alloc).
 // - When the system allocator fails, the cache is released and the allocation retried once.
 // - MINIDL_CPU_CACHE=0 turns the cache off (exact-size aligned_alloc / free per tensor). It is
@@ -85,8 +86,13 @@ class CpuAllocator final : public Allocator {
         }
       }
     }
-    if (!p) p = system_alloc(size, nbytes);
+    const bool missed = !p;
+    if (missed) p = system_alloc(size, nbytes);
     count_live(static_cast<int64_t>(nbytes), static_cast<int64_t>(size));
+    if (missed && cache_ && size >= kCacheMin) {  // a new block may push the cache past its bound
+      std::lock_guard<std::mutex> lock(mu_);
+      trim();
+    }
     return p;
   }
 
@@ -103,8 +109,7 @@ class CpuAllocator final : public Allocator {
       // new blocks instead kept the sizes of a past phase (a test pass at another batch size, the
       // previous shape of a benchmark) cached forever while every block of the current phase went
       // back to the system and was page-faulted in again on the next step.
-      const int64_t limit = 2 * high_water_.load();
-      while (held_.load() + cached_ > limit && cached_ > 0) evict_oldest();
+      trim();
       return;
     }
     std::free(ptr);
@@ -169,6 +174,10 @@ class CpuAllocator final : public Allocator {
       for (const Cached& c : list) std::free(c.ptr);
     free_.clear();
     cached_ = 0;
+  }
+  void trim() {  // with mu_ held: evicts until live and cached blocks fit the bound
+    const int64_t limit = 2 * high_water_.load();
+    while (held_.load() + cached_ > limit && cached_ > 0) evict_oldest();
   }
   void evict_oldest() {  // with mu_ held, cached_ > 0: frees the cached block freed longest ago
     auto oldest = free_.end();
