@@ -11,6 +11,7 @@
 #include "core/random.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
+#include "kernels/norm.h"
 #include "kernels/pool.h"
 #include "test_util.h"
 
@@ -84,6 +85,10 @@ TEST_CASE("kernels that parallel_pays decides give the same bits split or not", 
       {"avg_pool2d", [](const Tensor& x) { return ops::avg_pool2d(x, ops::Pool2dFuncOptions(3).stride(2).padding(1)); },
        {32, 5, 33, 31}},
       {"adaptive_avg_pool2d", [](const Tensor& x) { return ops::adaptive_avg_pool2d(x, {5, 4}); }, {32, 5, 33, 31}},
+      // the norms' cpu engines (float32); layer_norm's backward keeps a fixed threshold
+      {"batch_norm", [](const Tensor& x) { return ops::batch_norm(x, {}, {}, {}, {}, true); }, {32, 5, 33, 31}},
+      {"group_norm", [](const Tensor& x) { return ops::group_norm(x, 5); }, {32, 5, 33, 31}},
+      {"layer_norm", [](const Tensor& x) { return ops::layer_norm(x, {5, 33, 31}); }, {32, 5, 33, 31}},
   };
   for (const Case& c : cases) {
     SECTION(c.name) {
