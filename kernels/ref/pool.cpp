@@ -43,6 +43,13 @@ inline Range window(int64_t i, int64_t stride, int64_t pad, int64_t kernel, int6
 inline Range adaptive_window(int64_t i, int64_t out, int64_t size) {
   return {i * size / out, ((i + 1) * size + out - 1) / out};
 }
+// All out windows of one axis, computed once per call (two divisions each: per plane they cost
+// more than a global pool's 64-value sum).
+inline std::vector<Range> adaptive_windows(int64_t out, int64_t size) {
+  std::vector<Range> r(static_cast<size_t>(out));
+  for (int64_t i = 0; i < out; ++i) r[i] = adaptive_window(i, out, size);
+  return r;
+}
 }  // namespace
 
 // The loops run window position (h, j) outside and the output column ow inside, so the inner
@@ -148,14 +155,15 @@ void avg_pool2d_bwd(const T* dy, T* dx, Pool2dGeometry g) {
 template <class T>
 void adaptive_avg_pool2d_fwd(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t out_h,
                              int64_t out_w) {
+  const std::vector<Range> rows = adaptive_windows(out_h, H), cols = adaptive_windows(out_w, W);
 #pragma omp parallel for if (split(planes * H * W, kAdaptiveUs))
   for (int64_t p = 0; p < planes; ++p) {
     const T* xp = x + p * H * W;
     T* yp = y + p * out_h * out_w;
     for (int64_t i = 0; i < out_h; ++i) {
-      const Range rh = adaptive_window(i, out_h, H);
+      const Range rh = rows[i];
       for (int64_t j = 0; j < out_w; ++j) {
-        const Range rw = adaptive_window(j, out_w, W);
+        const Range rw = cols[j];
         T sum = 0;
         if (rw.end - rw.begin == W) {  // whole rows (e.g. global pooling): one contiguous run
           const T* run = xp + rh.begin * W;
@@ -179,6 +187,7 @@ template <class T>
 void adaptive_avg_pool2d_bwd(const T* dy, T* dx, int64_t planes, int64_t H, int64_t W, int64_t out_h,
                              int64_t out_w) {
   const bool tiled = H % out_h == 0 && W % out_w == 0;
+  const std::vector<Range> rows = adaptive_windows(out_h, H), cols = adaptive_windows(out_w, W);
 #pragma omp parallel for if (split(planes * H * W, kAdaptiveUs))
   for (int64_t p = 0; p < planes; ++p) {
     T* dxp = dx + p * H * W;
@@ -186,9 +195,9 @@ void adaptive_avg_pool2d_bwd(const T* dy, T* dx, int64_t planes, int64_t H, int6
     // When the sizes divide, the windows tile the plane: each element is written once, with =.
     if (!tiled) std::fill(dxp, dxp + H * W, T(0));
     for (int64_t i = 0; i < out_h; ++i) {
-      const Range rh = adaptive_window(i, out_h, H);
+      const Range rh = rows[i];
       for (int64_t j = 0; j < out_w; ++j) {
-        const Range rw = adaptive_window(j, out_w, W);
+        const Range rw = cols[j];
         const T share = dyp[i * out_w + j] / static_cast<T>((rh.end - rh.begin) * (rw.end - rw.begin));
         for (int64_t h = rh.begin; h < rh.end; ++h) {
           T* row = dxp + h * W;
