@@ -86,13 +86,14 @@ class CpuAllocator final : public Allocator {
         }
       }
     }
-    const bool missed = !p;
-    if (missed) p = system_alloc(size, nbytes);
-    count_live(static_cast<int64_t>(nbytes), static_cast<int64_t>(size));
-    if (missed && cache_ && size >= kCacheMin) {  // a new block may push the cache past its bound
-      std::lock_guard<std::mutex> lock(mu_);
-      trim();
+    if (!p) {
+      if (cache_ && size >= kCacheMin) {  // make room first: the new block counts against the bound
+        std::lock_guard<std::mutex> lock(mu_);
+        trim(static_cast<int64_t>(size));
+      }
+      p = system_alloc(size, nbytes);
     }
+    count_live(static_cast<int64_t>(nbytes), static_cast<int64_t>(size));
     return p;
   }
 
@@ -175,9 +176,11 @@ class CpuAllocator final : public Allocator {
     free_.clear();
     cached_ = 0;
   }
-  void trim() {  // with mu_ held: evicts until live and cached blocks fit the bound
-    const int64_t limit = 2 * high_water_.load();
-    while (held_.load() + cached_ > limit && cached_ > 0) evict_oldest();
+  // With mu_ held: evicts until the live blocks (plus `extra` bytes about to be taken) and the
+  // cached ones fit the bound, twice the high-water mark (which the new block may raise).
+  void trim(int64_t extra = 0) {
+    const int64_t live = held_.load() + extra, limit = 2 * std::max(high_water_.load(), live);
+    while (live + cached_ > limit && cached_ > 0) evict_oldest();
   }
   void evict_oldest() {  // with mu_ held, cached_ > 0: frees the cached block freed longest ago
     auto oldest = free_.end();

@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 
@@ -56,20 +57,26 @@ void set_num_threads(int n) {
 
 int get_num_threads() { return omp_get_max_threads(); }
 
-double parallel_region_cost_us() {
-  static const bool from_env = [] {  // MINIDL_PARALLEL_COST_US fixes the cost (A/B experiments)
+// MINIDL_PARALLEL_COST_US, read once on first use: the cost it pins, or -1 when unset.
+double env_cost_us() {
+  static const double pinned = [] {
     const char* v = std::getenv("MINIDL_PARALLEL_COST_US");
-    if (v == nullptr || *v == '\0') return false;
+    if (v == nullptr || *v == '\0') return -1.0;
     char* end = nullptr;
     const double us = std::strtod(v, &end);
-    MINIDL_CHECK(end != v && *end == '\0' && us >= 0, "MINIDL_PARALLEL_COST_US: expected microseconds >= 0, got '",
-                 v, "'");
-    set_parallel_region_cost_us(us);
-    return true;
+    MINIDL_CHECK(end != v && *end == '\0' && std::isfinite(us) && us >= 0,
+                 "MINIDL_PARALLEL_COST_US: expected a number of microseconds >= 0, got '", v, "'");
+    return us;
   }();
-  (void)from_env;
+  return pinned;
+}
+
+double parallel_region_cost_us() {
+  const double pinned = env_cost_us();
+  if (g_cost_fixed.load()) return g_cost_us.load();  // set_parallel_region_cost_us wins over the variable
+  if (pinned >= 0) return pinned;
   const int threads = get_num_threads();
-  if (g_cost_fixed.load() || g_cost_threads.load() == threads) return g_cost_us.load();
+  if (g_cost_threads.load() == threads) return g_cost_us.load();
   if (threads < 2 || omp_in_parallel()) return 0.0;
   std::lock_guard<std::mutex> lock(g_measure);
   if (g_cost_fixed.load() || g_cost_threads.load() == threads) return g_cost_us.load();
@@ -86,6 +93,7 @@ void set_parallel_region_cost_us(double us) {
 }
 
 bool parallel_pays(double serial_us) {
+  env_cost_us();  // a malformed MINIDL_PARALLEL_COST_US is an error even where nothing is split
   const int threads = get_num_threads();
   if (threads < 2 || omp_in_parallel()) return false;
   // Even spinning threads cost a wake-up and a barrier: never count a region as under 2 us.

@@ -11,19 +11,21 @@ void set_num_threads(int n);  // n >= 1
 int get_num_threads();
 
 // Whether a loop is worth splitting across the threads. Starting a parallel region costs a
-// roughly fixed time: ~1 us while idle OpenMP threads spin (OpenMP's default), ~45 us on a
+// roughly fixed time: ~1 us while idle OpenMP threads spin (OpenMP's default), 8-45 us on a
 // 2-core VM when they sleep (OMP_WAIT_POLICY=passive, as benchmarks on a shared machine set it),
-// because every region must wake a core. So the cost is measured, once per thread count (the
-// median of 15 empty regions), and a loop whose one-thread time is `serial_us` runs on the
-// threads when the time they save, serial_us * (1 - 1/threads), exceeds one region cost. (A
-// woken thread costs a little more than an empty region: near that line either choice is about
-// as fast; bench_ops relu, add and avg_pool2d around 1 M elements, --threads 1 and 2.)
-// Only for loops whose results do not depend on the split (elementwise maps, pooling, dropout):
-// loops that reduce keep fixed thresholds, so a run's numbers never depend on a timing.
+// because every region must wake a core (how long depends on the host). So the cost is measured
+// (the median of 15 empty regions; again when the thread count changes), and a loop whose
+// one-thread time is `serial_us` runs on the threads when the time they save,
+// serial_us * (1 - 1/threads), exceeds one region cost. (A woken thread costs a little more than
+// an empty region: near that line either choice is about as fast; bench_ops relu, add and
+// avg_pool2d around 1 M elements, --threads 1 and 2.)
+// Only for loops whose results do not depend on the split (elementwise maps, pooling, dropout,
+// per-channel or per-row norms): loops that sum per-thread partials keep fixed thresholds, so a
+// run's numbers never depend on a timing.
 bool parallel_pays(double serial_us);
 double parallel_region_cost_us();
-// Fixes the region cost (tests, experiments; so does the environment variable
-// MINIDL_PARALLEL_COST_US); a negative value measures it again.
+// Fixes the region cost (tests, experiments); a negative value undoes that: the cost is then the
+// environment variable MINIDL_PARALLEL_COST_US's (microseconds, read once) or, without it, measured.
 void set_parallel_region_cost_us(double us);
 
 // One-thread time of a loop that streams `bytes` (reads plus writes) through the caches at

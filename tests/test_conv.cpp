@@ -142,8 +142,8 @@ TEST_CASE("conv2d cpu engine matches the reference on larger shapes", "[conv]") 
       {"5x4 stride (3, 2) pad (2, 1)", {2, 4, 19, 23}, {7, 4, 5, 4}, Conv2dFuncOptions().stride({3, 2}).padding({2, 1}), true},
       {"3x3 stride (1, 2) groups 2", {3, 6, 10, 35}, {8, 3, 3, 3}, Conv2dFuncOptions().stride({1, 2}).padding(1).groups(2), true},
       {"3x3 stride (2, 1) no padding", {3, 4, 11, 18}, {5, 4, 3, 3}, Conv2dFuncOptions().stride({2, 1}), true},
-      // the 16-column deinterleave of stride 2 starting on an even column (padding 0 and 2) and on
-      // an odd one (padding 1), with rows of 2 x 16 + a tail
+      // the 16-column deinterleave of stride 2 starting on an even padded column (padding (0, 2):
+      // 2 columns on each side) and on an odd one (padding 1), with rows of 2 x 16 + a tail
       {"3x3 stride 2 pad (0, 2), 37 wide", {2, 3, 7, 37}, {4, 3, 3, 3}, Conv2dFuncOptions().stride(2).padding({0, 2}), true},
       {"3x3 stride 2 pad 1, 35 wide", {2, 3, 7, 35}, {4, 3, 3, 3}, Conv2dFuncOptions().stride(2).padding(1), true},
       // small maps, where slots run across row ends (the flat grid): runs split by the row end,

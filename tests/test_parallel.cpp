@@ -20,9 +20,14 @@ using namespace minidl::testing;
 
 namespace {
 
-// Puts the region cost back to a fresh measurement when a test ends, however it ends.
+// Puts the region cost back to a fresh measurement, and the thread count back to what it was,
+// when a test ends, however it ends.
 struct RestoreCost {
-  ~RestoreCost() { set_parallel_region_cost_us(-1); }
+  int threads = get_num_threads();
+  ~RestoreCost() {
+    set_num_threads(threads);
+    set_parallel_region_cost_us(-1);
+  }
 };
 
 // Runs f (forward, then backward with a fixed upstream gradient) with loops forced onto the
@@ -64,7 +69,6 @@ TEST_CASE("parallel_pays follows the region cost", "[parallel]") {
 
 TEST_CASE("kernels that parallel_pays decides give the same bits split or not", "[parallel]") {
   RestoreCost restore;
-  const int threads = get_num_threads();
   set_num_threads(2);  // at least two threads, so "split" really splits
   struct Case {
     const char* name;
@@ -98,5 +102,4 @@ TEST_CASE("kernels that parallel_pays decides give the same bits split or not", 
       CHECK(split.dx == whole.dx);
     }
   }
-  set_num_threads(threads);
 }

@@ -293,7 +293,10 @@ struct Regrouped {
           for (; j + 16 <= e; j += 16)
             deinterleave16(s + j, d + (j % 2 ? odd : 0) + j / 2, d + (j % 2 ? 0 : odd) + (j + 1) / 2);
         }
-        for (; j < e; ++j) d[(j % 2 ? odd : 0) + j / 2] = s[j];
+        // The rest (float64, a row's tail) in pairs: an odd column first, then even-odd pairs.
+        if (j < e && j % 2 == 1) d[odd + j / 2] = s[j], ++j;
+        for (; j + 1 < e; j += 2) d[j / 2] = s[j], d[odd + j / 2] = s[j + 1];
+        if (j < e) d[j / 2] = s[j];
       });
     } else {
       copy_rows(src, C, Hs, dst, Hd, [this, e](const T* s, T* d) {
@@ -657,10 +660,11 @@ struct LaneLayout {
   // forward-style passes a = 0.9, k = 18 (lanes win on 5x5 to 12x12 maps and a 28-wide one,
   // lose on 8x8, 16x16 and 32x32); backward weight a = 0.8, k = 9 (lanes win for 3x3 kernels with
   // 16 and more channels at any map size, lose for 1x1, depthwise and 3-channel inputs).
-  // A lane group's copies (copied x lanes elements of elem_bytes) are a thread's scratch, kept
-  // while the tiles run: past kMaxGroupBytes (8 MB, far past a core's L2) they neither stay in
-  // cache nor stay small (64 channels at 224 x 224 would take ~200 MB a group), so lanes are not
-  // used (the reference models' largest group, 24 channels on 32x32 in minidl50k, is 1.7 MB).
+  // A lane group's copies (copied x lanes elements of elem_bytes) are scratch kept while the tiles
+  // run, and a thread holds a chunk of up to 8 groups: past kMaxGroupBytes a group (8 MB, far past
+  // a core's L2) neither stays in cache nor stays small (64 channels at 224 x 224 would take
+  // ~200 MB a group), so lanes are not used; under it a thread's chunk stays under 64 MB (the
+  // reference models' largest group, 24 channels on 32x32 in minidl50k, is 1.7 MB).
   struct Cost {
     double a, k;
   };
