@@ -47,16 +47,6 @@ double measure_region_cost_us(int threads) {
   return t[t.size() / 2];
 }
 
-}  // namespace
-
-void set_num_threads(int n) {
-  MINIDL_CHECK(n >= 1, "set_num_threads: expected at least 1 thread, got ", n);
-  omp_set_num_threads(n);
-  Eigen::setNbThreads(n);
-}
-
-int get_num_threads() { return omp_get_max_threads(); }
-
 // MINIDL_PARALLEL_COST_US, read once on first use: the cost it pins, or -1 when unset.
 double env_cost_us() {
   static const double pinned = [] {
@@ -70,6 +60,17 @@ double env_cost_us() {
   }();
   return pinned;
 }
+
+}  // namespace
+
+void set_num_threads(int n) {
+  MINIDL_CHECK(n >= 1, "set_num_threads: expected at least 1 thread, got ", n);
+  omp_set_num_threads(n);
+  Eigen::setNbThreads(n);
+}
+
+int get_num_threads() { return omp_get_max_threads(); }
+
 
 double parallel_region_cost_us() {
   const double pinned = env_cost_us();

@@ -32,4 +32,10 @@ void set_parallel_region_cost_us(double us);
 // ~100 GB/s (AVX-512 loads and stores, data in L2/L3; bench_ops relu/add with --threads 1).
 inline double stream_us(int64_t bytes) { return static_cast<double>(bytes) * 1e-5; }
 
+// parallel_pays for a loop that streams `streams` arrays of n values of type T (reads + writes).
+template <class T>
+bool streaming_pays(int64_t n, int streams) {
+  return parallel_pays(stream_us(n * streams * static_cast<int64_t>(sizeof(T))));
+}
+
 }  // namespace minidl

@@ -29,13 +29,9 @@ namespace {
 
 // Threads: each loop but layer_norm's backward gives every channel (batch norm) or row (group and
 // layer norm) to one thread whole, so where the split falls never changes a result, and the
-// measured cost of starting the threads decides (core/parallel.h): split(n, streams) for a pass
-// that reads and writes `streams` arrays of n values. layer_norm's backward sums per-thread partial
-// rows, whose number must not depend on a timing: a fixed size decides there.
-template <class T>
-bool split(int64_t n, int streams) {
-  return parallel_pays(stream_us(n * streams * static_cast<int64_t>(sizeof(T))));
-}
+// measured cost of starting the threads decides (core/parallel.h): streaming_pays(n, streams) for a
+// pass that reads and writes `streams` arrays of n values. layer_norm's backward sums per-thread
+// partial rows, whose number must not depend on a timing: a fixed size decides there.
 constexpr int64_t kParallelWork = 1 << 15;  // layer_norm_bwd: below this many elements, one thread
 
 // sum_i (p[i] - k) and sum_i (p[i] - k)^2 over one plane, accumulated in T, added to s1 / s2.
@@ -75,7 +71,7 @@ void batch_norm_fwd_train(const T* x, const T* gamma, const T* beta, T* y, T* me
     return;
   }
   const int64_t m = N * S;  // values per channel
-#pragma omp parallel for if (split<T>(N * C * S, 3))
+#pragma omp parallel for if (streaming_pays<T>(N * C * S, 3))
   for (int64_t c = 0; c < C; ++c) {
     // Channel c is N planes of S contiguous values: x[n, c, :] starts at (n * C + c) * S.
     // One pass for both moments, shifted by the channel's first value k (a sample of the same
@@ -122,7 +118,7 @@ void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
     return;
   }
   const int64_t m = N * S;
-#pragma omp parallel for if (split<T>(N * C * S, 5))
+#pragma omp parallel for if (streaming_pays<T>(N * C * S, 5))
   for (int64_t c = 0; c < C; ++c) {
     const T mu_t = mean[c], istd_t = invstd[c];
     const double istd = invstd[c];
@@ -164,7 +160,7 @@ void group_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T*
   }
   const int64_t D = C / G;  // channels per group
   const int64_t m = D * S;  // values per (n, g): contiguous, since the group's channels are adjacent
-#pragma omp parallel for if (split<T>(N * C * S, 3))
+#pragma omp parallel for if (streaming_pays<T>(N * C * S, 3))
   for (int64_t r = 0; r < N * G; ++r) {  // r = n * G + g
     const T* xr = x + r * m;
     const T k = xr[0];
@@ -199,7 +195,7 @@ void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   const int64_t D = C / G, m = D * S;
   // Per (n, c) plane: sum_dy[n, c] = sum_s dy,  sum_dy_xhat[n, c] = sum_s dy * xhat.
   std::vector<double> sum_dy(static_cast<size_t>(N * C)), sum_dy_xhat(static_cast<size_t>(N * C));
-#pragma omp parallel for if (split<T>(N * C * S, 5))
+#pragma omp parallel for if (streaming_pays<T>(N * C * S, 5))
   for (int64_t r = 0; r < N * G; ++r) {  // r = n * G + g
     const int64_t n = r / G, g = r % G;
     const T mu_t = mean[r], istd_t = invstd[r];
@@ -259,7 +255,7 @@ void layer_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T*
     ref::layer_norm_fwd(x, gamma, beta, y, mean, invstd, M, D, eps);
     return;
   }
-#pragma omp parallel for if (split<T>(M * D, 3))
+#pragma omp parallel for if (streaming_pays<T>(M * D, 3))
   for (int64_t r = 0; r < M; ++r) {
     const T* xr = x + r * D;
     T* yr = y + r * D;

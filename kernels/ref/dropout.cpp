@@ -42,7 +42,7 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale,
     return;
   }
   const int64_t channels = n / group;
-#pragma omp parallel for if (parallel_pays(stream_us(2 * n * static_cast<int64_t>(sizeof(T)))))
+#pragma omp parallel for if (streaming_pays<T>(n, 2))
   for (int64_t c = 0; c < channels; ++c) {
     const T factor = philox_uniform(seed, offset, static_cast<uint64_t>(c)) >= p ? scale : T(0);
     const T* xc = x + c * group;

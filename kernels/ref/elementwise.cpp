@@ -14,40 +14,34 @@
 
 namespace minidl::ref {
 
-namespace {
-template <class T>
-bool split(int64_t n, int streams) {
-  return parallel_pays(stream_us(n * streams * static_cast<int64_t>(sizeof(T))));
-}
-}  // namespace
 
 template <class T>
 void axpby(T alpha, const T* a, T beta, const T* b, T* y, int64_t n) {
-#pragma omp parallel for simd if (parallel : split<T>(n, 3))
+#pragma omp parallel for simd if (parallel : streaming_pays<T>(n, 3))
   for (int64_t i = 0; i < n; ++i) y[i] = alpha * a[i] + beta * b[i];
 }
 
 template <class T>
 void mul(const T* a, const T* b, T* y, int64_t n) {
-#pragma omp parallel for simd if (parallel : split<T>(n, 3))
+#pragma omp parallel for simd if (parallel : streaming_pays<T>(n, 3))
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
 }
 
 template <class T>
 void affine(const T* x, T scale, T shift, T* y, int64_t n) {
-#pragma omp parallel for simd if (parallel : split<T>(n, 2))
+#pragma omp parallel for simd if (parallel : streaming_pays<T>(n, 2))
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
 }
 
 template <class T>
 void relu_fwd(const T* x, T* y, int64_t n) {
-#pragma omp parallel for simd if (parallel : split<T>(n, 2))
+#pragma omp parallel for simd if (parallel : streaming_pays<T>(n, 2))
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
 }
 
 template <class T>
 void relu_bwd(const T* y, const T* dy, T* dx, int64_t n) {
-#pragma omp parallel for simd if (parallel : split<T>(n, 3))
+#pragma omp parallel for simd if (parallel : streaming_pays<T>(n, 3))
   for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
 }
 
