@@ -93,7 +93,7 @@ int run(const Options& o) {
   MINIDL_CHECK(train_set.size() > 0 && test_set.size() > 0, "--data '", r.data, "': no images to train or test on");
   // The same loaders as train_cifar (apps/train/run.cpp, load_data).
   data::DataLoader train_loader(train_set, data::DataLoaderOptions().batch_size(r.batch_size).seed(r.seed)
-                                               .workers(o.workers).augment(train::augment_options(r.augment))
+                                               .workers(o.workers).augment(train::augment_options(r.augment, r.pad_fill))
                                                .device(device));
   data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(kTestBatch).shuffle(false).workers(o.workers)
                                              .device(device));

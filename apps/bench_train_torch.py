@@ -218,10 +218,13 @@ class BatchAugment(Dataset):
     augmented per image: pad 4 with zeros, a random 32x32 window (a shift dy, dx in [-4, 4]), then a
     mirror with probability 1/2, then (v / 255 - mean) / std, as kernels/augment.h does."""
 
-    def __init__(self, images, labels, augment):
+    def __init__(self, images, labels, augment, pad_fill="zero"):
         self.images, self.labels, self.augment = images, labels, augment
         self.mean = torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1)
         self.std = torch.tensor(CIFAR_STD).view(1, 3, 1, 1)
+        # train_cifar's --pad-fill: "zero" pads with black pixels (torchvision's RandomCrop default),
+        # "mean" with the dataset's mean colour, i.e. zeros after normalization.
+        self.pad_fill = pad_fill
 
     def __len__(self):
         return len(self.labels)
@@ -232,6 +235,8 @@ class BatchAugment(Dataset):
         if self.augment:
             # Per image: a 32x32 window of the zero-padded image (a slice copy each; measured about twice
             # as fast as one advanced-indexing gather), then the mirror of the chosen ones.
+            if self.pad_fill == "mean":  # the padding normalizes to exactly 0, as minidl's kernel writes it
+                x = (x.float().div_(255) - self.mean).div_(self.std)
             padded = F.pad(x, (4, 4, 4, 4))
             origins = torch.randint(0, 9, (len(idx), 2)).tolist()  # window origin = (dy + 4, dx + 4)
             mirror = torch.rand(len(idx)) < 0.5
@@ -239,7 +244,8 @@ class BatchAugment(Dataset):
             for i, (r, c) in enumerate(origins):
                 x[i] = padded[i, :, r:r + 32, c:c + 32]
             x[mirror] = x[mirror].flip(3)
-        x = (x.float().div_(255) - self.mean).div_(self.std)
+        if not (self.augment and self.pad_fill == "mean"):
+            x = (x.float().div_(255) - self.mean).div_(self.std)
         return x, self.labels[idx]
 
 

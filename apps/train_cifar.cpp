@@ -89,6 +89,8 @@ int run_main(int argc, char** argv) {
   recipe_opts["lr_find"] = app.add_flag("--lr-find", r.lr_find,
       "Run the LR range test first and use its suggestion as --lr (--max-lr with onecycle)");
   add("augment", "--augment", r.augment, "none, flip-crop or flip-crop-cutout (pad-4 crop, flip, 8x8 cutout)");
+  add("pad_fill", "--pad-fill", r.pad_fill, "Colour of the crop's padding: zero (black pixels, torchvision's "
+      "default) or mean (the dataset's mean colour, 0 after normalization)");
   add("label_smoothing", "--label-smoothing", r.label_smoothing, "Label smoothing of the cross-entropy, in [0, 1)");
   add("seed", "--seed", r.seed, "Seed of initialization, shuffling, augmentation and dropout");
   add("limit_train", "--limit-train", r.limit_train, "Train on the first N images only (-1: all 50,000)");

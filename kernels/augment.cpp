@@ -36,6 +36,14 @@ std::unique_ptr<Storage> upload(const void* host, size_t n, Device device) {
 
 }  // namespace
 
+const char* pad_fill_name(PadFill f) { return f == PadFill::Mean ? "mean" : "zero"; }
+
+PadFill parse_pad_fill(const std::string& s) {
+  if (s == "zero") return PadFill::Zero;
+  if (s == "mean") return PadFill::Mean;
+  MINIDL_FAIL("unknown pad fill '", s, "': expected zero (black pixels) or mean (the dataset's mean colour)");
+}
+
 AugmentParam draw_augment_param(const AugmentOptions& options, int64_t height, int64_t width, uint64_t seed,
                                 int64_t epoch, int64_t index) {
   MINIDL_CHECK(index >= 0, "draw_augment_param: sample index must be >= 0, got ", index);
@@ -93,6 +101,7 @@ Tensor augment(const uint8_t* images, const Shape& shape, const std::vector<Augm
   AugmentConfig cfg;
   cfg.channels = static_cast<int32_t>(C), cfg.height = static_cast<int32_t>(H), cfg.width = static_cast<int32_t>(W);
   cfg.hole_size = options.cutout() ? static_cast<int32_t>(std::min<int64_t>(options.cutout_size(), 1 << 20)) : 0;
+  cfg.pad_mean = options.pad_fill() == PadFill::Mean;
   for (int64_t c = 0; c < C; ++c) cfg.mean[c] = mean[c], cfg.stddev[c] = stddev[c];
 
   Tensor y = empty(shape, TensorOptions(out).requires_grad(false));

@@ -1,9 +1,12 @@
 // Training-time augmentation of a batch of uint8 images into a normalized float batch, in one op
 // (the CIFAR-10 recipe of the ResNet and Cutout papers). For each image, in this order:
-//   1. crop:      pad by `pad` zero pixels on every side, take a random HxW window
-//                 (= shift the image by (dy, dx) in [-pad, pad]^2; uncovered pixels are 0)
+//   1. crop:      pad by `pad` pixels on every side, take a random HxW window
+//                 (= shift the image by (dy, dx) in [-pad, pad]^2); the uncovered pixels are
+//                 black (pad_fill Zero, torchvision's RandomCrop default) or the dataset's mean
+//                 colour (pad_fill Mean: exactly 0 after normalization, so the padding carries no
+//                 signal; what many CIFAR training scripts do by padding the normalized tensor)
 //   2. flip:      mirror left-right with probability 1/2
-//   3. normalize: (v / 255 - mean[c]) / std[c]   (so the padded zeros become -mean/std)
+//   3. normalize: (v / 255 - mean[c]) / std[c]   (black padding becomes -mean/std, mean padding 0)
 //   4. cutout:    a size x size hole centred anywhere in the image, clipped at the border, is
 //                 set to 0 AFTER normalization, i.e. to the dataset mean colour (DeVries & Taylor)
 // The per-image random parameters are drawn on the host from (seed, epoch, sample index), so a
@@ -14,6 +17,7 @@
 //   Tensor x = ops::augment(pixels, {B, 3, 32, 32}, params, options, Device::cuda());
 #pragma once
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -26,11 +30,18 @@ namespace minidl {
 inline const std::vector<double> kCifar10Mean = {0.4914, 0.4822, 0.4465};
 inline const std::vector<double> kCifar10Std = {0.2470, 0.2435, 0.2616};
 
+// The colour of the pixels a crop shifts in (see step 1 above).
+enum class PadFill { Zero, Mean };
+// "zero" / "mean", and back; parse_pad_fill throws naming the value and the choices.
+const char* pad_fill_name(PadFill f);
+PadFill parse_pad_fill(const std::string& s);
+
 // Which augmentations run, chained like libtorch: AugmentOptions().cutout(false).
 // normalize_only() is the evaluation transform (no randomness).
 class AugmentOptions {
   MINIDL_ARG(bool, crop, true)        // pad by `pad`, then a random crop of the original size
   MINIDL_ARG(int64_t, pad, 4)
+  MINIDL_ARG(PadFill, pad_fill, PadFill::Zero)
   MINIDL_ARG(bool, flip, true)        // random horizontal flip
   MINIDL_ARG(bool, cutout, true)      // a random square of cutout_size zeroed
   MINIDL_ARG(int64_t, cutout_size, 8)
@@ -57,6 +68,7 @@ struct AugmentConfig {
   static constexpr int kMaxChannels = 4;
   int32_t channels = 3, height = 32, width = 32;
   int32_t hole_size = 0;  // 0: no cutout
+  int32_t pad_mean = 0;   // 1: pixels outside the image are the mean colour (0 after normalizing)
   double mean[kMaxChannels] = {0, 0, 0, 0};
   double stddev[kMaxChannels] = {1, 1, 1, 1};
 };

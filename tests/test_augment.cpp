@@ -65,6 +65,39 @@ TEST_CASE("crop stays within bounds and shifts exactly", "[augment]") {
   }
 }
 
+TEST_CASE("pad fill: black pixels or the mean colour, which normalizes to 0", "[augment]") {
+  const int H = 3, W = 4;
+  const auto img = ramp_image(H, W);
+  AugmentParam p;
+  p.dy = -1, p.dx = 2, p.flip = 1;  // out(y, x) = in(y - 1, W - 1 - x + 2)
+  const auto opt = AugmentOptions().normalize({0.25}, {0.5}).cutout(false);
+  const auto zero = values(ops::augment(img.data(), {1, 1, H, W}, {p}, opt, DType::Float64));
+  const auto mean = values(ops::augment(img.data(), {1, 1, H, W}, {p}, AugmentOptions(opt).pad_fill(PadFill::Mean),
+                                        DType::Float64));
+  const double black = (0.0 / 255 - 0.25) / 0.5;
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) {
+      const int sy = y - 1, sx = W - 1 - x + 2;
+      const bool inside = sy >= 0 && sx < W;
+      const int k = y * W + x;
+      INFO("y " << y << ", x " << x);
+      if (inside) {
+        const double v = (img[sy * W + sx] / 255.0 - 0.25) / 0.5;
+        CHECK(zero[k] == v);
+        CHECK(mean[k] == v);
+      } else {
+        CHECK(zero[k] == black);
+        CHECK(mean[k] == 0.0);
+      }
+    }
+  // Padding: row 0, and columns 0-1 of rows 1-2 (their source columns 5 and 4 are outside): 8 of 12.
+  CHECK(std::count(mean.begin(), mean.end(), 0.0) == 8);
+  CHECK(parse_pad_fill("mean") == PadFill::Mean);
+  CHECK(std::string(pad_fill_name(parse_pad_fill("zero"))) == "zero");
+  CHECK_THROWS_WITH(parse_pad_fill("grey"), Catch::Contains("'grey'") && Catch::Contains("zero") &&
+                                                Catch::Contains("mean"));
+}
+
 TEST_CASE("flip is exact", "[augment]") {
   const int H = 2, W = 5;
   const auto img = ramp_image(H, W);  // rows [1 2 3 4 5], [11 12 13 14 15]
@@ -212,9 +245,11 @@ TEST_CASE("augment cuda parity", "[cuda][augment]") {
   for (size_t i = 0; i < img.size(); ++i) img[i] = static_cast<uint8_t>(noise[i]);
   std::vector<int64_t> idx(n);
   for (int64_t i = 0; i < n; ++i) idx[i] = 5 * i;
-  const AugmentOptions opt = AugmentOptions().cutout_size(9);  // an odd hole too
-  const auto params = draw_augment_params(opt, 32, 32, 1, 2, idx);
+  for (PadFill fill : {PadFill::Zero, PadFill::Mean})
   for (DType dt : {DType::Float32, DType::Float64}) {
+    INFO("pad fill " << pad_fill_name(fill));
+    const AugmentOptions opt = AugmentOptions().cutout_size(9).pad_fill(fill);  // an odd hole too
+    const auto params = draw_augment_params(opt, 32, 32, 1, 2, idx);
     const Tensor c = ops::augment(img.data(), {n, 3, 32, 32}, params, opt, dt);
     const Tensor g = ops::augment(img.data(), {n, 3, 32, 32}, params, opt, TensorOptions(dt).device(Device::cuda()));
     REQUIRE(g.is_cuda());

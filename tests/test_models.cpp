@@ -83,6 +83,17 @@ TEST_CASE("a group count that does not divide the widths is a clear error", "[mo
   CHECK_THROWS_WITH(models::make_model("nosuchnet"), Catch::Contains("skipnet48k"));
 }
 
+TEST_CASE("resnet9's width option scales every layer and only resnet9 has it", "[models][errors]") {
+  // 26,350: the count PyTorch gives its twin (tests/reference/train_parity_reference.py, width 4).
+  CHECK(models::make_model("resnet9", models::ModelOptions().width(4)).ptr()->num_parameters() == 26350);
+  CHECK(models::make_model("resnet9", models::ModelOptions().width(64)).ptr()->num_parameters() == 6573130);
+  CHECK_THROWS_WITH(models::make_model("skipnet48k", models::ModelOptions().width(4)),
+                    Catch::Contains("only resnet9 has a width option"));
+  // The group check follows the scaled widths: 32 groups do not divide width 8's first layer.
+  CHECK_THROWS_WITH(models::make_model("resnet9", models::ModelOptions().width(8).norm(nn::NormKind::Group)),
+                    Catch::Contains("32 groups") && Catch::Contains("8, 16, 32, 64"));
+}
+
 TEST_CASE("every model runs forward and backward with finite gradients", "[models]") {
   for (const std::string& name : models::model_names())
     for (auto norm : {nn::NormKind::Batch, nn::NormKind::Group, nn::NormKind::Layer}) {

@@ -108,7 +108,7 @@ TEST_CASE("train_cifar --help documents every flag with its default", "[train_ci
   const std::string& output = r.output;
   for (const char* flag : {"--model", "--norm", "--groups", "--epochs", "--batch-size", "--optimizer", "--lr",
                            "--momentum", "--weight-decay", "--scheduler", "--max-lr", "--pct-start", "--lr-find",
-                           "--augment", "--label-smoothing", "--device", "--data", "--out", "--seed", "--threads",
+                           "--augment", "--pad-fill", "--label-smoothing", "--device", "--data", "--out", "--seed", "--threads",
                            "--limit-train", "--resume", "--summary", "--overwrite", "--evaluate", "--stop-after"}) {
     INFO(flag);
     CHECK(output.find(flag) != std::string::npos);
@@ -152,6 +152,13 @@ TEST_CASE("checkpoint metadata is parsed strictly, naming the file and the field
   recipe["lr"] = -1;
   CHECK_THROWS_WITH(train::read_checkpoint(with("recipe", recipe.dump())),
                     Catch::Contains("saved recipe is invalid") && Catch::Contains("--lr"));
+  // A checkpoint from before --pad-fill existed trained with black padding: read as "zero".
+  recipe = nlohmann::json::parse(f.metadata.at("recipe"));
+  recipe.erase("pad_fill");
+  CHECK(train::read_checkpoint(with("recipe", recipe.dump())).recipe.pad_fill == "zero");
+  recipe["pad_fill"] = "grey";
+  CHECK_THROWS_WITH(train::read_checkpoint(with("recipe", recipe.dump())),
+                    Catch::Contains("--pad-fill 'grey'") && Catch::Contains("mean, zero"));
   // A folder passed as the checkpoint: named as such, not "not valid JSON".
   CHECK_THROWS_WITH(train::read_checkpoint(data.string()), Catch::Contains("is a folder"));
   fs::remove_all(data);

@@ -34,6 +34,7 @@ void Recipe::validate() const {
   one_of("--optimizer", optimizer, {"sgd", "adam", "adamw"});
   one_of("--scheduler", scheduler, {"none", "step", "onecycle", "plateau"});
   one_of("--augment", augment, {"none", "flip-crop", "flip-crop-cutout"});
+  one_of("--pad-fill", pad_fill, {"zero", "mean"});
   one_of("--anneal", anneal, {"cos", "linear"});
   MINIDL_CHECK(groups >= 0 && groups <= 1 << 16, "--groups must be in [0, 65536] (0: the model's default), got ", groups);
   MINIDL_CHECK(std::isfinite(dropout) && dropout < 1, "--dropout must be a finite number below 1 (negative: the "
@@ -74,7 +75,7 @@ void Environment::validate() const {
   X(nesterov, "--nesterov") X(weight_decay, "--weight-decay") X(scheduler, "--scheduler") X(max_lr, "--max-lr") \
   X(pct_start, "--pct-start") X(div_factor, "--div-factor") X(final_div_factor, "--final-div-factor")           \
   X(three_phase, "--three-phase") X(anneal, "--anneal") X(step_size, "--step-size") X(gamma, "--gamma")         \
-  X(lr_find, "--lr-find") X(augment, "--augment") X(label_smoothing, "--label-smoothing") X(seed, "--seed")     \
+  X(lr_find, "--lr-find") X(augment, "--augment") X(pad_fill, "--pad-fill") X(label_smoothing, "--label-smoothing") X(seed, "--seed")     \
   X(limit_train, "--limit-train") X(data, "--data") X(data_fingerprint, "")
 
 const std::vector<RecipeField>& recipe_fields() {
@@ -101,7 +102,7 @@ nlohmann::json to_json(const Environment& e) {
 namespace {
 // Reads j[key] into v, naming the file and the field when it is missing or of the wrong type.
 // Fields added after the first saved recipes: absent means what those runs did.
-bool optional_field(const char* key) { return std::string(key) == "weight_std"; }
+bool optional_field(const char* key) { return std::string(key) == "weight_std" || std::string(key) == "pad_fill"; }
 
 template <class T>
 void field(const nlohmann::json& j, const char* key, T& v, const std::string& where) {

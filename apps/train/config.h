@@ -37,6 +37,7 @@ struct Recipe {
   double gamma = 0.1;          // StepLR / ReduceLROnPlateau factor
   bool lr_find = false;        // the LR range test picks lr (max_lr with onecycle); saved as picked
   std::string augment = "flip-crop";  // none | flip-crop | flip-crop-cutout
+  std::string pad_fill = "zero";      // the crop's padding: zero (black pixels) | mean (the mean colour)
   double label_smoothing = 0.1;
   uint64_t seed = 1;
   int64_t limit_train = -1;  // first N training images (-1: all)

@@ -15,6 +15,7 @@
 #include "apps/train/run_folder.h"
 #include "apps/train/setup.h"
 #include "apps/train/signals.h"
+#include "apps/train/step.h"
 #include "core/cuda_context.h"
 #include "core/parallel.h"
 #include "data/dataloader.h"
@@ -103,7 +104,7 @@ void load_data(Run& run) {
   const auto device = run.device;
   run.train_loader = std::make_unique<data::DataLoader>(
       *run.train_set, data::DataLoaderOptions().batch_size(r.batch_size).seed(r.seed).workers(run.cfg.env.workers)
-                          .augment(augment_options(r.augment)).device(device));
+                          .augment(augment_options(r.augment, r.pad_fill)).device(device));
   run.test_loader = std::make_unique<data::DataLoader>(
       *run.test_set, data::DataLoaderOptions().batch_size(500).shuffle(false).workers(run.cfg.env.workers).device(device));
   MINIDL_CHECK(run.train_set->size() > 0 && run.test_set->size() > 0, "--data '", r.data,
@@ -173,19 +174,16 @@ EpochRecord train_one_epoch(Run& run, int64_t epoch) {
   data::Batch b;
   while (run.train_loader->next(b)) {
     check_stop();
-    auto [out, loss] = step_loss(run, b);
-    const double l = loss.item();
-    if (!std::isfinite(l)) {
+    const StepResult s = train_step(*run.model, *run.opt, run.sched.get(), b.images, b.labels,
+                                    run.cfg.recipe.label_smoothing);
+    const double l = s.loss;
+    if (!s.stepped) {
       bar.finish();
       diverged(run, epoch, "the training loss is " + std::to_string(l) + " at epoch " + std::to_string(epoch + 1) +
                                ", batch " + std::to_string(batches + 1));
     }
-    run.opt->zero_grad();
-    loss.backward();
-    run.opt->step();
-    if (run.sched) run.sched->step_batch();
     loss_sum += l * static_cast<double>(b.size());
-    const auto pred = argmax_rows(out);
+    const auto pred = argmax_rows(s.output);
     const auto truth = b.labels.to_vector<int64_t>();
     for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
     seen += b.size();

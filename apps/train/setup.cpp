@@ -19,8 +19,8 @@ Device pick_device(const std::string& d) {
   return cuda::is_available() ? Device::cuda() : Device::cpu();
 }
 
-AugmentOptions augment_options(const std::string& a) {
-  AugmentOptions o = AugmentOptions::normalize_only();
+AugmentOptions augment_options(const std::string& a, const std::string& pad_fill) {
+  AugmentOptions o = AugmentOptions::normalize_only().pad_fill(parse_pad_fill(pad_fill));
   if (a == "flip-crop" || a == "flip-crop-cutout") o.crop(true).flip(true);
   if (a == "flip-crop-cutout") o.cutout(true);
   return o;

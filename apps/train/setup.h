@@ -17,7 +17,8 @@ namespace minidl::train {
 
 // auto: CUDA when a GPU is present; cuda without one is an error naming the flag.
 Device pick_device(const std::string& device);
-AugmentOptions augment_options(const std::string& augment);
+// --augment (none, flip-crop, flip-crop-cutout) and --pad-fill (zero, mean) as AugmentOptions.
+AugmentOptions augment_options(const std::string& augment, const std::string& pad_fill);
 // Seeds the generator with recipe.seed and builds the zoo model (not yet moved to a device).
 std::shared_ptr<nn::Module> make_recipe_model(const Recipe& recipe);
 std::unique_ptr<optim::Optimizer> make_optimizer(const Recipe& r, const std::vector<Tensor>& params);

@@ -1,6 +1,7 @@
 // CUDA augmentation kernel (same math as kernels/ref/augment.cpp):
-//   crop + flip:  v = in[n, c, y + dy, x' + dx]   (x' = W - 1 - x when flipped), 0 outside the image
-//   normalize:    out = (v / 255 - mean[c]) / std[c]
+//   crop + flip:  v = in[n, c, y + dy, x' + dx]   (x' = W - 1 - x when flipped)
+//   normalize:    out = (v / 255 - mean[c]) / std[c]; outside the image v = 0 (pad_mean 0: black), or
+//                 out = 0 (pad_mean 1: the mean colour)
 //   cutout:       out = 0 on rows [hole_y - s/2, hole_y - s/2 + s) x the same columns, clipped
 // IEEE division (nvcc's default -prec-div=true) and no multiply-add to contract, so the output
 // is bit-identical to the CPU kernel for the same parameters.
@@ -30,8 +31,11 @@ __global__ void augment_fwd_kernel(const uint8_t* src, const AugmentParam* param
     T value = T(0);
     if (!(y >= hy0 && y < hy0 + S && x >= hx0 && x < hx0 + S)) {
       const int sy = y + p.dy, sx = (p.flip ? W - 1 - x : x) + p.dx;
-      const int v = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[((i * C + c) * H + sy) * W + sx] : 0;
-      value = (static_cast<T>(v) / T(255) - static_cast<T>(cfg.mean[c])) / static_cast<T>(cfg.stddev[c]);
+      const bool inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
+      if (inside || !cfg.pad_mean) {
+        const int v = inside ? src[((i * C + c) * H + sy) * W + sx] : 0;
+        value = (static_cast<T>(v) / T(255) - static_cast<T>(cfg.mean[c])) / static_cast<T>(cfg.stddev[c]);
+      }
     }
     out[idx] = value;
   }

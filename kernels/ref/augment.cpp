@@ -1,6 +1,7 @@
 // The augmentation reference (runs on the CPU): the executable specification of kernels/cuda/augment.cu.
-//   crop + flip:  v = in[n, c, y + dy, x' + dx]   (x' = W - 1 - x when flipped), 0 outside the image
-//   normalize:    out = (v / 255 - mean[c]) / std[c]
+//   crop + flip:  v = in[n, c, y + dy, x' + dx]   (x' = W - 1 - x when flipped)
+//   normalize:    out = (v / 255 - mean[c]) / std[c]; outside the image v = 0 (pad_mean 0: black), or
+//                 out = 0 (pad_mean 1: the mean colour)
 //   cutout:       out = 0 on rows [hole_y - s/2, hole_y - s/2 + s) x the same columns, clipped
 // Written as divisions and a subtraction (no multiply-add the compiler could fuse), so the CPU
 // and the GPU round identically and their outputs are bit-identical.
@@ -23,7 +24,8 @@ void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t
     const int hx0 = std::max(p.hole_x - S / 2, 0), hx1 = std::min(p.hole_x - S / 2 + S, W);
     for (int c = 0; c < C; ++c) {
       const T mean = static_cast<T>(cfg.mean[c]), sd = static_cast<T>(cfg.stddev[c]);
-      const T pad_value = (T(0) / T(255) - mean) / sd;  // a zero pixel of the padding, normalized
+      // A pixel of the padding, normalized: black, or the mean colour (exactly 0).
+      const T pad_value = cfg.pad_mean ? T(0) : (T(0) / T(255) - mean) / sd;
       const uint8_t* in = src + (i * C + c) * plane;
       T* o = out + (i * C + c) * plane;
       for (int y = 0; y < H; ++y) {
@@ -36,8 +38,7 @@ void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t
         const uint8_t* irow = in + static_cast<int64_t>(sy) * W;
         for (int x = 0; x < W; ++x) {
           const int sx = (p.flip ? W - 1 - x : x) + p.dx;
-          const int v = sx >= 0 && sx < W ? irow[sx] : 0;
-          orow[x] = (static_cast<T>(v) / T(255) - mean) / sd;
+          orow[x] = sx >= 0 && sx < W ? (static_cast<T>(irow[sx]) / T(255) - mean) / sd : pad_value;
         }
       }
       for (int y = hy0; y < hy1; ++y)

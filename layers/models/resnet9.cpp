@@ -6,7 +6,8 @@
 //   layer3  3x3 conv 256->512, max pool 2, norm, ReLU                           4x4
 //   res2    x + (conv 512->512, norm, ReLU, conv 512->512, norm, ReLU)(x)
 //   head    max pool 4, flatten, linear 512->10 (logits)
-// Convs are 3x3, padding 1, no bias. Group norm default: 32 groups.
+// Convs are 3x3, padding 1, no bias. Group norm default: 32 groups. ModelOptions::width scales
+// every width (64 -> w, 128 -> 2w, ...); the default is the published 64.
 #include "layers/models/blocks.h"
 
 namespace minidl::models {
@@ -17,14 +18,15 @@ std::shared_ptr<nn::Module> resnet9(const ModelOptions& o) {
   auto residual = [&](int64_t c) {
     return nn::Residual(seq({conv(c, c, 3, 1), norm(o, c), relu(), conv(c, c, 3, 1), norm(o, c), relu()}));
   };
+  const int64_t w = o.width() > 0 ? o.width() : 64;  // ModelOptions::width: 64 as published
   nn::Sequential net;
-  net->register_module("prep", seq({conv(3, 64, 3, 1), relu(), norm(o, 64), dropout(o.dropout())}));
-  net->register_module("layer1", conv_pool(64, 128));
-  net->register_module("res1", residual(128));
-  net->register_module("layer2", conv_pool(128, 256));
-  net->register_module("layer3", conv_pool(256, 512));
-  net->register_module("res2", residual(512));
-  net->register_module("head", seq({maxpool(4), flatten(), nn::Linear(512, 10)}));
+  net->register_module("prep", seq({conv(3, w, 3, 1), relu(), norm(o, w), dropout(o.dropout())}));
+  net->register_module("layer1", conv_pool(w, 2 * w));
+  net->register_module("res1", residual(2 * w));
+  net->register_module("layer2", conv_pool(2 * w, 4 * w));
+  net->register_module("layer3", conv_pool(4 * w, 8 * w));
+  net->register_module("res2", residual(8 * w));
+  net->register_module("head", seq({maxpool(4), flatten(), nn::Linear(8 * w, 10)}));
   return net.ptr();
 }
 

@@ -42,13 +42,19 @@ nn::AnyModule make_model(const std::string& name, ModelOptions o) {
   // Reference architectures are kept exactly as published; only minidl's own model has the option.
   MINIDL_CHECK(!o.weight_standardization() || name == "minidl50k", name, ": weight standardization is available for "
                "minidl50k only (the reference models are kept as published)");
+  MINIDL_CHECK(o.width() == 0 || name == "resnet9", name, ": width ", o.width(), " given, but only resnet9 has a "
+               "width option (the other reference models are kept as published)");
+  MINIDL_CHECK(o.width() >= 0, name, ": width must be positive (or 0 for the published 64), got ", o.width());
+  std::vector<int64_t> widths = info.norm_widths;  // as built: resnet9's scale with its width
+  if (o.width() > 0)
+    for (int64_t& w : widths) w = w / info.norm_widths.front() * o.width();
   if (o.norm() == nn::NormKind::Group) {
-    for (int64_t w : info.norm_widths) {
+    for (int64_t w : widths) {
       if (w % o.groups() == 0) continue;
-      std::string widths;
-      for (int64_t v : info.norm_widths) widths += (widths.empty() ? "" : ", ") + std::to_string(v);
+      std::string list;
+      for (int64_t v : widths) list += (list.empty() ? "" : ", ") + std::to_string(v);
       MINIDL_FAIL(name, ": group norm with ", o.groups(), " groups does not divide the ", w,
-                  "-channel layers (normalized widths: ", widths, "; default groups: ", info.default_groups, ")");
+                  "-channel layers (normalized widths: ", list, "; default groups: ", info.default_groups, ")");
     }
   }
   return info.build(o);

@@ -29,6 +29,10 @@ class ModelOptions {
   // Weight-standardized convolutions (nn::Conv2dOptions::standardize); only the models whose
   // builder reads it (minidl50k) use it.
   MINIDL_ARG(bool, weight_standardization, false)
+  // resnet9's first width (64 as published; every later layer keeps its multiple of it: 2x, 4x,
+  // 8x). 0 = the published width. A narrower ResNet-9 trains in minutes on a CPU, and it is what
+  // the PyTorch parity test runs (tests/test_train_parity.cpp). Other models refuse it.
+  MINIDL_ARG(int64_t, width, 0)
 };
 
 struct ModelInfo {
