@@ -13,7 +13,7 @@ train_cifar's names and defaults, the same per-epoch numbers in the same metrics
   random    torch.manual_seed(--seed) draws the initial weights and the dropout masks; the shuffle
             and the augmentation of epoch e come from --seed + e (DataLoader worker processes).
             Neither is minidl's stream: runs of the two libraries agree in distribution, not in bits.
-  output    --out DIR/metrics.json: {"framework", "recipe", "history": [{epoch, train_loss, train_acc,
+  output    --out DIR/metrics.json: {"framework", "recipe", "epochs": [{epoch, train_loss, train_acc,
             test_loss, test_acc, lr, seconds}], "final": {...}}, rewritten after every epoch.
 
   /usr/bin/python3 apps/train_cifar_torch.py --model skipnet48k --norm layer --max-lr 0.1 \\
@@ -97,7 +97,7 @@ def main():
     recipe = {k: v for k, v in vars(a).items() if k not in ("out", "threads", "workers", "data")}
     recipe["dropout"] = dropout
     out = {"framework": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(),
-           "params": params, "recipe": recipe, "command": " ".join(sys.argv), "history": []}
+           "params": params, "recipe": recipe, "command": " ".join(sys.argv), "epochs": []}
     print(f"train_cifar_torch: {a.model}, {a.norm} norm, {params:,} params, {a.epochs} epochs, seed {a.seed}, "
           f"pad fill {a.pad_fill} (PyTorch {torch.__version__}, {torch.get_num_threads()} threads)", flush=True)
     for epoch in range(a.epochs):
@@ -125,7 +125,7 @@ def main():
         r = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": 100.0 * correct / seen,
              "test_loss": test_loss / test_seen, "test_acc": 100.0 * test_correct / test_seen,
              "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
-        out["history"].append(r)
+        out["epochs"].append(r)
         out["final"] = {"test_acc": r["test_acc"], "train_acc": r["train_acc"], "epochs_done": epoch + 1,
                         "finished": epoch + 1 == a.epochs}
         atomic_json(os.path.join(a.out, "metrics.json"), out)
