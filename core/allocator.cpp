@@ -37,6 +37,7 @@
 #endif
 
 #include "core/cuda_context.h"
+#include "core/env.h"
 #include "core/error.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -65,8 +66,8 @@ size_t rounded_size(size_t n) {
 }
 
 bool cache_enabled() {
-  const char* v = std::getenv("MINIDL_CPU_CACHE");
-  if (!v || !*v) return !MINIDL_ASAN;
+  const char* v = env_value("MINIDL_CPU_CACHE");
+  if (!v) return !MINIDL_ASAN;
   return std::strcmp(v, "0") != 0;
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/cuda_context.h"
+#include "core/env.h"
 #include "core/error.h"
 
 #if MINIDL_WITH_CUDA
@@ -39,8 +40,8 @@ size_t round_size(size_t n) {
 
 bool caching_disabled() {
   static const bool off = [] {
-    const char* v = std::getenv("MINIDL_CUDA_NO_CACHE");
-    if (!v || !*v) return MINIDL_CUDA_EMULATION != 0;
+    const char* v = env_value("MINIDL_CUDA_NO_CACHE");
+    if (!v) return MINIDL_CUDA_EMULATION != 0;
     return std::strcmp(v, "0") != 0;
   }();
   return off;

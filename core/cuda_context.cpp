@@ -10,6 +10,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/env.h"
 #include "core/error.h"
 
 #if MINIDL_WITH_CUDA
@@ -65,8 +66,8 @@ cudaStream_t stream() {
 
 bool sync_after_launch() {
   static const bool sync = [] {
-    const char* v = std::getenv("MINIDL_CUDA_SYNC");
-    return v && std::strcmp(v, "0") != 0 && *v;
+    const char* v = env_value("MINIDL_CUDA_SYNC");
+    return v && std::strcmp(v, "0") != 0;
   }();
   return sync;
 }

@@ -14,6 +14,7 @@
 
 #include "core/cuda_emulation.h"
 #include "core/cuda_emulation_fiber.h"
+#include "core/env.h"
 #include "core/error.h"
 
 __thread uint3 threadIdx;
@@ -77,12 +78,12 @@ struct OrderSetting {
 };
 OrderSetting order_from_env() {
   OrderSetting s{ThreadOrder::Forward, 0};
-  if (const char* v = std::getenv("MINIDL_EMU_ORDER")) {
+  if (const char* v = env_value("MINIDL_EMU_ORDER")) {
     const std::string o = v;
     if (o == "reverse") s.order = ThreadOrder::Reverse;
     else if (o == "shuffle") s.order = ThreadOrder::Shuffle;
   }
-  if (const char* v = std::getenv("MINIDL_EMU_SEED")) s.seed = std::strtoull(v, nullptr, 10);
+  if (const char* v = env_value("MINIDL_EMU_SEED")) s.seed = std::strtoull(v, nullptr, 10);
   return s;
 }
 std::atomic<int>& order_slot() {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "core/env.h"
 #include "core/error.h"
 
 namespace minidl {
@@ -50,8 +51,8 @@ double measure_region_cost_us(int threads) {
 // MINIDL_PARALLEL_COST_US, read once on first use: the cost it pins, or -1 when unset.
 double env_cost_us() {
   static const double pinned = [] {
-    const char* v = std::getenv("MINIDL_PARALLEL_COST_US");
-    if (v == nullptr || *v == '\0') return -1.0;
+    const char* v = env_value("MINIDL_PARALLEL_COST_US");
+    if (v == nullptr) return -1.0;
     char* end = nullptr;
     const double us = std::strtod(v, &end);
     MINIDL_CHECK(end != v && *end == '\0' && std::isfinite(us) && us >= 0,

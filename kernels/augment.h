@@ -23,6 +23,7 @@
 
 #include "core/options.h"
 #include "core/tensor.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl {
 
@@ -92,11 +93,10 @@ Tensor augment(const uint8_t* images, const Shape& shape, const std::vector<Augm
 }  // namespace ops
 
 // Raw kernels: src [n, C, H, W] uint8 and params [n] on the kernel's device; identical signatures.
-#define MINIDL_AUGMENT_KERNELS                                                                   \
-  template <class T>                                                                             \
-  void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t n, const AugmentConfig& cfg);
-namespace ref { MINIDL_AUGMENT_KERNELS }   // kernels/ref/augment.cpp
-namespace cuda { MINIDL_AUGMENT_KERNELS }  // kernels/cuda/augment.cu
-#undef MINIDL_AUGMENT_KERNELS
+#define MINIDL_AUGMENT_KERNELS(K)                                                                              \
+  K(augment_fwd, (const uint8_t* src, const AugmentParam* params, T* out, int64_t n,                           \
+      const AugmentConfig& cfg))
+namespace ref { MINIDL_AUGMENT_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/augment.cpp
+namespace cuda { MINIDL_AUGMENT_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/augment.cu
 
 }  // namespace minidl

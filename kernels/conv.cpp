@@ -17,35 +17,10 @@ EngineChoice& conv_engine() {
   static EngineChoice choice("conv2d", "MINIDL_CONV_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda, Engine::Cudnn});
   return choice;
 }
+// The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
+#define CONV_ENGINES ref, cpu, cuda, cudnn
 
 namespace {
-
-template <class T>
-struct ConvKernels {
-  decltype(&ref::conv2d_fwd<T>) fwd;
-  decltype(&ref::conv2d_bwd_data<T>) bwd_data;
-  decltype(&ref::conv2d_bwd_weight<T>) bwd_weight;
-};
-
-template <class T>
-ConvKernels<T> conv_kernels(Device d) {
-  switch (conv_engine().active(d)) {
-    case Engine::Ref:
-      return {MINIDL_ENGINE_KERNEL(ref, conv2d_fwd<T>), MINIDL_ENGINE_KERNEL(ref, conv2d_bwd_data<T>),
-              MINIDL_ENGINE_KERNEL(ref, conv2d_bwd_weight<T>)};
-    case Engine::Cpu:
-      return {MINIDL_ENGINE_KERNEL(cpu, conv2d_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, conv2d_bwd_data<T>),
-              MINIDL_ENGINE_KERNEL(cpu, conv2d_bwd_weight<T>)};
-    case Engine::Cuda:
-      return {MINIDL_ENGINE_KERNEL(cuda, conv2d_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, conv2d_bwd_data<T>),
-              MINIDL_ENGINE_KERNEL(cuda, conv2d_bwd_weight<T>)};
-    case Engine::Cudnn:
-      return {MINIDL_ENGINE_KERNEL(cudnn, conv2d_fwd<T>), MINIDL_ENGINE_KERNEL(cudnn, conv2d_bwd_data<T>),
-              MINIDL_ENGINE_KERNEL(cudnn, conv2d_bwd_weight<T>)};
-    default: break;
-  }
-  MINIDL_FAIL("conv2d: no kernels for engine ", engine_name(conv_engine().active(d)));
-}
 
 struct Conv2dBackward : Node {
   Tensor x, weight;
@@ -58,13 +33,14 @@ struct Conv2dBackward : Node {
       using T = decltype(tag);
       if (needs_input_grad(0)) {
         dx = empty({s.N, s.C, s.H, s.W}, dy.options());
-        conv_kernels<T>(dy.device()).bwd_data(s, dy.data<T>(), weight.data<T>(), dx.data<T>());
+        const auto kernel = MINIDL_CHOSEN_KERNEL(conv_engine(), dy.device(), conv2d_bwd_data<T>, CONV_ENGINES);
+        kernel(s, dy.data<T>(), weight.data<T>(), dx.data<T>());
       }
       if (needs_input_grad(2)) db = empty({s.K}, dy.options());
       if (needs_input_grad(1)) {
         dw = empty({s.K, s.Cg(), s.R, s.S}, dy.options());
-        conv_kernels<T>(dy.device())
-            .bwd_weight(s, x.data<T>(), dy.data<T>(), dw.data<T>(), db.defined() ? db.data<T>() : nullptr);
+        const auto kernel = MINIDL_CHOSEN_KERNEL(conv_engine(), dy.device(), conv2d_bwd_weight<T>, CONV_ENGINES);
+        kernel(s, x.data<T>(), dy.data<T>(), dw.data<T>(), db.defined() ? db.data<T>() : nullptr);
       } else if (db.defined()) {  // only the bias: a plain sum, no need for x (ref / cuda bias_bwd)
         MINIDL_KERNEL(dy.device(), bias_bwd<T>)(dy.data<T>(), db.data<T>(), s.N, s.K, s.P * s.Q);
       }
@@ -111,8 +87,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Tensor y = empty({s.N, s.K, s.P, s.Q}, x.options());
   dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    conv_kernels<T>(x.device())
-        .fwd(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+    const auto kernel = MINIDL_CHOSEN_KERNEL(conv_engine(), x.device(), conv2d_fwd<T>, CONV_ENGINES);
+    kernel(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
   });
   if (needs_grad({x, weight, bias})) {
     auto node = std::make_shared<Conv2dBackward>();

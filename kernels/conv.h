@@ -7,6 +7,7 @@
 #include "core/options.h"
 #include "core/tensor.h"
 #include "kernels/engine.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl {
 
@@ -46,13 +47,13 @@ struct Conv2dShape {
 //                      over the (p, q) with h = p sh - ph + r, w = q sw - pw + s
 //   conv2d_bwd_weight: dw[k, c, r, s] = sum_{n, p, q} dy[n, k, p, q] x[n, c, p sh - ph + r, q sw - pw + s]
 //                      db[k] = sum_{n, p, q} dy[n, k, p, q]  (db may be null)
-#define MINIDL_CONV_KERNELS                                                                        \
-  template <class T> void conv2d_fwd(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y); \
-  template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);       \
-  template <class T> void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db);
-namespace ref { MINIDL_CONV_KERNELS }    // kernels/ref/conv.cpp: the 7-loop definition
+#define MINIDL_CONV_KERNELS(K)                                                                                 \
+  K(conv2d_fwd, (const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y))                           \
+  K(conv2d_bwd_data, (const Conv2dShape& s, const T* dy, const T* w, T* dx))                                   \
+  K(conv2d_bwd_weight, (const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db))
+namespace ref { MINIDL_CONV_KERNELS(MINIDL_DECLARE_KERNEL) }    // kernels/ref/conv.cpp: the 7-loop definition
 namespace cpu {
-MINIDL_CONV_KERNELS  // kernels/cpu/conv.cpp: direct register tiles, any stride
+MINIDL_CONV_KERNELS(MINIDL_DECLARE_KERNEL)  // kernels/cpu/conv.cpp: direct register tiles, any stride
 // Where the cpu engine puts images in the vector lanes (small maps at stride 1; see conv.cpp):
 // Auto (the default) where its cost model says it pays, Always at every stride-1 pass, Never.
 // For tests and A/B timings; MINIDL_CONV_LANES=auto|always|never sets the initial value.
@@ -60,9 +61,8 @@ enum class ConvLanes { Auto, Always, Never };
 void set_conv_lanes(ConvLanes mode);
 ConvLanes conv_lanes();
 }  // namespace cpu
-namespace cuda { MINIDL_CONV_KERNELS }   // kernels/cuda/conv.cu: implicit GEMM
-namespace cudnn { MINIDL_CONV_KERNELS }  // kernels/cudnn/conv.cu
-#undef MINIDL_CONV_KERNELS
+namespace cuda { MINIDL_CONV_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cuda/conv.cu: implicit GEMM
+namespace cudnn { MINIDL_CONV_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cudnn/conv.cu
 
 // The engine choice of conv2d, forward and backward (kernels/conv.cpp; see kernels/engine.h):
 // CPU cpu (the default) or ref; CUDA cuda (the default) or cudnn. MINIDL_CONV_ENGINE=ref,cudnn.

@@ -5,14 +5,20 @@
 // Families with one engine per device (the reference on the CPU, the hand-written kernel on
 // CUDA) pick by the tensor's device:
 //   MINIDL_KERNEL(x.device(), relu_fwd<T>)(x.data<T>(), y.data<T>(), n);
-// Families with an EngineChoice (kernels/engine.h) switch on choice.active(device) and name each
-// engine's function with MINIDL_ENGINE_KERNEL(ns, fn), e.g. MINIDL_ENGINE_KERNEL(cudnn, conv2d_fwd<T>).
-// An engine this build lacks cannot be selected (EngineChoice::set throws), and no CUDA tensor
-// exists without CUDA; still, in its place stands a function that throws minidl::Error rather
-// than a null pointer.
+// Families with an EngineChoice (kernels/engine.h) pick the active engine's function, listing the
+// family's engines once (each declares the function in its namespace):
+//   #define CONV_ENGINES ref, cpu, cuda, cudnn
+//   MINIDL_CHOSEN_KERNEL(conv_engine(), x.device(), conv2d_fwd<T>, CONV_ENGINES)(s, x, w, b, y);
+// MINIDL_ENGINE_KERNEL(ns, fn) names one engine's function. An engine this build lacks cannot be
+// selected (EngineChoice::set throws), and no CUDA tensor exists without CUDA; still, in its
+// place stands a function that throws minidl::Error rather than a null pointer.
 #pragma once
+#include <initializer_list>
+#include <utility>
+
 #include "core/device.h"
 #include "core/error.h"
+#include "kernels/engine.h"
 
 namespace minidl::detail {
 
@@ -27,6 +33,16 @@ struct MissingKernel<R (*)(A...)> {
 template <class Fn>
 Fn pick_kernel(Device d, Fn ref_fn, Fn cuda_fn) {
   return d.is_cuda() ? cuda_fn : ref_fn;
+}
+
+// The function of the engine that `choice` makes active on device d, from (engine, function)
+// pairs: MINIDL_CHOSEN_KERNEL builds them.
+template <class Fn>
+Fn choose_kernel(const EngineChoice& choice, Device d, std::initializer_list<std::pair<Engine, Fn>> table) {
+  const Engine active = choice.active(d);
+  for (const auto& [engine, fn] : table)
+    if (engine == active) return fn;
+  MINIDL_FAIL(choice.family(), ": no kernel for engine ", engine_name(active));
 }
 
 }  // namespace minidl::detail
@@ -55,3 +71,23 @@ Fn pick_kernel(Device d, Fn ref_fn, Fn cuda_fn) {
 // The reference on CPU tensors, the hand-written CUDA kernel on CUDA tensors.
 #define MINIDL_KERNEL(device, fn) \
   ::minidl::detail::pick_kernel((device), MINIDL_ENGINE_KERNEL(ref, fn), MINIDL_ENGINE_KERNEL(cuda, fn))
+
+// MINIDL_CHOSEN_KERNEL(choice, device, fn, engines...): see the top of this file.
+#define MINIDL_ENGINE_ENUM_ref_ ::minidl::Engine::Ref
+#define MINIDL_ENGINE_ENUM_cpu_ ::minidl::Engine::Cpu
+#define MINIDL_ENGINE_ENUM_cuda_ ::minidl::Engine::Cuda
+#define MINIDL_ENGINE_ENUM_cudnn_ ::minidl::Engine::Cudnn
+#define MINIDL_ENGINE_ENUM_cublas_ ::minidl::Engine::Cublas
+#define MINIDL_ENGINE_ENTRY_(fn, e) std::pair{MINIDL_ENGINE_ENUM_##e##_, MINIDL_ENGINE_KERNEL(e, fn)}
+#define MINIDL_ENGINE_TABLE_1_(fn, a) MINIDL_ENGINE_ENTRY_(fn, a)
+#define MINIDL_ENGINE_TABLE_2_(fn, a, b) MINIDL_ENGINE_ENTRY_(fn, a), MINIDL_ENGINE_ENTRY_(fn, b)
+#define MINIDL_ENGINE_TABLE_3_(fn, a, b, c) MINIDL_ENGINE_TABLE_2_(fn, a, b), MINIDL_ENGINE_ENTRY_(fn, c)
+#define MINIDL_ENGINE_TABLE_4_(fn, a, b, c, d) MINIDL_ENGINE_TABLE_3_(fn, a, b, c), MINIDL_ENGINE_ENTRY_(fn, d)
+#define MINIDL_ENGINE_TABLE_5_(fn, a, b, c, d, e) MINIDL_ENGINE_TABLE_4_(fn, a, b, c, d), MINIDL_ENGINE_ENTRY_(fn, e)
+#define MINIDL_ENGINE_COUNT_(_1, _2, _3, _4, _5, name, ...) name
+#define MINIDL_ENGINE_TABLE_(fn, ...)                                                                     \
+  MINIDL_ENGINE_COUNT_(__VA_ARGS__, MINIDL_ENGINE_TABLE_5_, MINIDL_ENGINE_TABLE_4_, MINIDL_ENGINE_TABLE_3_, \
+                       MINIDL_ENGINE_TABLE_2_, MINIDL_ENGINE_TABLE_1_)(fn, __VA_ARGS__)
+#define MINIDL_CHOSEN_KERNEL(choice, device, fn, ...)                                    \
+  ::minidl::detail::choose_kernel<decltype(MINIDL_ENGINE_KERNEL(ref, fn))>((choice), (device), \
+                                                                         {MINIDL_ENGINE_TABLE_(fn, __VA_ARGS__)})

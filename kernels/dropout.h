@@ -5,6 +5,7 @@
 
 #include "core/random.h"
 #include "core/tensor.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl::ops {
 
@@ -22,10 +23,9 @@ namespace minidl {
 //   y[i] = x[i] * (philox_uniform(seed, offset, k) >= p ? scale : 0)      (scale = 1 / (1 - p))
 // The map is linear in x with a mask that is a pure function of (seed, offset), so the same
 // kernel applied to dy is the backward: dx = dy * mask * scale.
-#define MINIDL_DROPOUT_KERNELS                                                                      \
-  template <class T> void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale, \
-                                        uint64_t seed, uint64_t offset);
-namespace ref { MINIDL_DROPOUT_KERNELS }   // kernels/ref/dropout.cpp
-namespace cuda { MINIDL_DROPOUT_KERNELS }  // kernels/cuda/dropout.cu
-#undef MINIDL_DROPOUT_KERNELS
+#define MINIDL_DROPOUT_KERNELS(K)                                                                              \
+  K(dropout_apply, (const T* x, T* y, int64_t n, int64_t group, float p, T scale, uint64_t seed,               \
+      uint64_t offset))
+namespace ref { MINIDL_DROPOUT_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/dropout.cpp
+namespace cuda { MINIDL_DROPOUT_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/dropout.cu
 }  // namespace minidl

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl {
 namespace ops {
@@ -33,14 +34,13 @@ inline Tensor operator*(double s, const Tensor& a) { return ops::affine(a, s, 0.
 inline Tensor operator-(const Tensor& a) { return ops::affine(a, -1.0, 0.0); }
 
 // Raw kernels: n elements, contiguous; identical signatures on both devices.
-#define MINIDL_ELEMENTWISE_KERNELS                                                              \
-  template <class T> void axpby(T alpha, const T* a, T beta, const T* b, T* y, int64_t n);   \
-  template <class T> void mul(const T* a, const T* b, T* y, int64_t n);                      \
-  template <class T> void affine(const T* x, T scale, T shift, T* y, int64_t n);             \
-  template <class T> void relu_fwd(const T* x, T* y, int64_t n);                             \
-  template <class T> void relu_bwd(const T* y, const T* dy, T* dx, int64_t n);
-namespace ref { MINIDL_ELEMENTWISE_KERNELS }   // kernels/ref/elementwise.cpp
-namespace cuda { MINIDL_ELEMENTWISE_KERNELS }  // kernels/cuda/elementwise.cu
-#undef MINIDL_ELEMENTWISE_KERNELS
+#define MINIDL_ELEMENTWISE_KERNELS(K)                                                                          \
+  K(axpby, (T alpha, const T* a, T beta, const T* b, T* y, int64_t n))                                         \
+  K(mul, (const T* a, const T* b, T* y, int64_t n))                                                            \
+  K(affine, (const T* x, T scale, T shift, T* y, int64_t n))                                                   \
+  K(relu_fwd, (const T* x, T* y, int64_t n))                                                                   \
+  K(relu_bwd, (const T* y, const T* dy, T* dx, int64_t n))
+namespace ref { MINIDL_ELEMENTWISE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/elementwise.cpp
+namespace cuda { MINIDL_ELEMENTWISE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/elementwise.cu
 
 }  // namespace minidl

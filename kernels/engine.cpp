@@ -4,7 +4,13 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "core/env.h"
 #include "core/error.h"
+#include "kernels/conv.h"
+#include "kernels/linear.h"
+#include "kernels/loss.h"
+#include "kernels/norm.h"
+#include "kernels/softmax.h"
 
 namespace minidl {
 
@@ -69,8 +75,8 @@ EngineChoice::EngineChoice(const char* family, const char* env_var, std::initial
                            std::initializer_list<Engine> cuda)
     : family_(family), env_var_(env_var), cpu_list_(cpu), cuda_list_(cuda) {
   reset();
-  const char* v = std::getenv(env_var);
-  if (!v || !*v) return;
+  const char* v = env_value(env_var);
+  if (!v) return;
   // A comma-separated list of engine names, at most one per device.
   std::istringstream in(v);
   std::string name;
@@ -105,6 +111,13 @@ void EngineChoice::set(Engine e) {
 void EngineChoice::reset() {
   cpu_ = static_cast<int>(cpu_list_.front());
   cuda_ = static_cast<int>(cuda_list_.front());
+}
+
+const std::vector<EngineChoice*>& engine_registry() {
+  static const std::vector<EngineChoice*> all = {&conv_engine(),       &batch_norm_engine(), &group_norm_engine(),
+                                                 &layer_norm_engine(), &gemm_engine(),       &softmax_engine(),
+                                                 &loss_engine()};
+  return all;
 }
 
 EngineGuard::EngineGuard(EngineChoice& choice, Engine e)

@@ -11,14 +11,8 @@
 //   conv_engine().set(Engine::Cudnn);         // on CUDA tensors conv2d now runs cuDNN
 //   MINIDL_CONV_ENGINE=ref ./train_cifar ...  // on CPU tensors conv2d runs the reference
 // The variable takes a comma-separated list of engine names (ref, cpu, cuda, cudnn, cublas), at
-// most one per device: MINIDL_CONV_ENGINE=ref,cudnn. The families with a choice today:
-//   conv_engine()        MINIDL_CONV_ENGINE     CPU: cpu | ref      CUDA: cuda | cudnn
-//   batch_norm_engine()  MINIDL_BN_ENGINE       CPU: cpu | ref      CUDA: cuda | cudnn
-//   group_norm_engine()  MINIDL_GN_ENGINE       CPU: cpu | ref      CUDA: cuda
-//   layer_norm_engine()  MINIDL_LN_ENGINE       CPU: cpu | ref      CUDA: cuda
-//   gemm_engine()        MINIDL_GEMM_ENGINE     CPU: cpu | ref      CUDA: cuda | cublas
-//   softmax_engine()     MINIDL_SOFTMAX_ENGINE  CPU: cpu | ref      CUDA: cuda
-//   loss_engine()        MINIDL_LOSS_ENGINE     CPU: cpu | ref      CUDA: cuda
+// most one per device: MINIDL_CONV_ENGINE=ref,cudnn. The families with a choice are those of
+// engine_registry() (below); docs/architecture.md tables them with their engines and variables.
 // Every other family runs ref on the CPU and cuda on CUDA (MINIDL_KERNEL in kernels/dispatch.h).
 // Selecting an engine this build lacks (cuDNN without its headers, cuBLAS or cuDNN in the CUDA
 // interpreter, anything CUDA in a CPU-only build), or one the family does not have, throws
@@ -70,6 +64,10 @@ class EngineChoice {
   std::vector<Engine> cpu_list_, cuda_list_;
   std::atomic<int> cpu_, cuda_;
 };
+
+// Every family with an engine choice, in one list (kernels/engine.cpp): a new family registers
+// here once, and the test runners, the engine tests and the documentation checks iterate it.
+const std::vector<EngineChoice*>& engine_registry();
 
 // Sets an engine for the lifetime of the guard (tests, benchmarks), then restores the one before.
 class EngineGuard {

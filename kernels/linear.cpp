@@ -14,20 +14,10 @@ EngineChoice& gemm_engine() {
   static EngineChoice choice("gemm", "MINIDL_GEMM_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda, Engine::Cublas});
   return choice;
 }
+// The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
+#define GEMM_ENGINES ref, cpu, cuda, cublas
 
 namespace {
-
-template <class T>
-decltype(&ref::gemm<T>) gemm_kernel(Device d) {
-  switch (gemm_engine().active(d)) {
-    case Engine::Ref: return MINIDL_ENGINE_KERNEL(ref, gemm<T>);
-    case Engine::Cpu: return MINIDL_ENGINE_KERNEL(cpu, gemm<T>);
-    case Engine::Cuda: return MINIDL_ENGINE_KERNEL(cuda, gemm<T>);
-    case Engine::Cublas: return MINIDL_ENGINE_KERNEL(cublas, gemm<T>);
-    default: break;
-  }
-  MINIDL_FAIL("gemm: no kernel for engine ", engine_name(gemm_engine().active(d)));
-}
 
 // C = op(A) op(B) for 2-D tensors, allocating C.
 Tensor gemm_new(const Tensor& A, bool ta, const Tensor& B, bool tb) {
@@ -39,8 +29,8 @@ Tensor gemm_new(const Tensor& A, bool ta, const Tensor& B, bool tb) {
   Tensor C = empty({M, N}, A.options());
   dispatch_floating(A.dtype(), "gemm", [&](auto tag) {
     using T = decltype(tag);
-    gemm_kernel<T>(A.device())(ta, tb, M, N, K, T(1), A.data<T>(), A.size(1), B.data<T>(), B.size(1), T(0),
-                               C.data<T>(), N);
+    const auto kernel = MINIDL_CHOSEN_KERNEL(gemm_engine(), A.device(), gemm<T>, GEMM_ENGINES);
+    kernel(ta, tb, M, N, K, T(1), A.data<T>(), A.size(1), B.data<T>(), B.size(1), T(0), C.data<T>(), N);
   });
   return C;
 }

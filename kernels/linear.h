@@ -5,6 +5,7 @@
 
 #include "core/tensor.h"
 #include "kernels/engine.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl {
 namespace ops {
@@ -20,18 +21,22 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // bias_add: y[o, c, i] += b[c] for y viewed as [outer, C, inner] (linear: outer=N, inner=1;
 //       conv: outer=N, inner=H*W).
 // bias_bwd: db[c] = sum_{o, i} dy[o, c, i].
-#define MINIDL_GEMM_KERNEL                                                                                   \
-  template <class T> void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, \
-                               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
-#define MINIDL_BIAS_KERNELS                                                                  \
-  template <class T> void bias_add(T* y, const T* b, int64_t outer, int64_t C, int64_t inner); \
-  template <class T> void bias_bwd(const T* dy, T* db, int64_t outer, int64_t C, int64_t inner);
-namespace ref { MINIDL_GEMM_KERNEL MINIDL_BIAS_KERNELS }   // kernels/ref/linear.cpp
-namespace cpu { MINIDL_GEMM_KERNEL }                       // kernels/cpu/linear.cpp (Eigen)
-namespace cuda { MINIDL_GEMM_KERNEL MINIDL_BIAS_KERNELS }  // kernels/cuda/linear.cu
-namespace cublas { MINIDL_GEMM_KERNEL }                    // kernels/cudnn/linear.cu
-#undef MINIDL_GEMM_KERNEL
-#undef MINIDL_BIAS_KERNELS
+#define MINIDL_GEMM_KERNEL(K)                                                                                  \
+  K(gemm, (bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,      \
+      const T* B, int64_t ldb, T beta, T* C, int64_t ldc))
+#define MINIDL_BIAS_KERNELS(K)                                                                                 \
+  K(bias_add, (T* y, const T* b, int64_t outer, int64_t C, int64_t inner))                                     \
+  K(bias_bwd, (const T* dy, T* db, int64_t outer, int64_t C, int64_t inner))
+namespace ref {  // kernels/ref/linear.cpp
+MINIDL_GEMM_KERNEL(MINIDL_DECLARE_KERNEL)
+MINIDL_BIAS_KERNELS(MINIDL_DECLARE_KERNEL)
+}  // namespace ref
+namespace cpu { MINIDL_GEMM_KERNEL(MINIDL_DECLARE_KERNEL) }                       // kernels/cpu/linear.cpp (Eigen)
+namespace cuda {  // kernels/cuda/linear.cu
+MINIDL_GEMM_KERNEL(MINIDL_DECLARE_KERNEL)
+MINIDL_BIAS_KERNELS(MINIDL_DECLARE_KERNEL)
+}  // namespace cuda
+namespace cublas { MINIDL_GEMM_KERNEL(MINIDL_DECLARE_KERNEL) }                    // kernels/cudnn/linear.cu
 
 // The engine choice of gemm, behind matmul and linear (kernels/linear.cpp; see kernels/engine.h):
 // CPU cpu (Eigen, the default) or ref; CUDA cuda (the default) or cublas. MINIDL_GEMM_ENGINE=ref.

@@ -20,33 +20,10 @@ EngineChoice& loss_engine() {
                              {Engine::Cuda});
   return choice;
 }
+// The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
+#define LOSS_ENGINES ref, cpu, cuda
 
 namespace {
-
-template <class T>
-struct LossKernels {
-  decltype(&ref::nll_loss_fwd<T>) nll_fwd;
-  decltype(&ref::nll_loss_bwd<T>) nll_bwd;
-  decltype(&ref::cross_entropy_fwd<T>) ce_fwd;
-  decltype(&ref::cross_entropy_bwd<T>) ce_bwd;
-};
-
-template <class T>
-LossKernels<T> loss_kernels(Device d) {
-  switch (loss_engine().active(d)) {
-    case Engine::Ref:
-      return {MINIDL_ENGINE_KERNEL(ref, nll_loss_fwd<T>), MINIDL_ENGINE_KERNEL(ref, nll_loss_bwd<T>),
-              MINIDL_ENGINE_KERNEL(ref, cross_entropy_fwd<T>), MINIDL_ENGINE_KERNEL(ref, cross_entropy_bwd<T>)};
-    case Engine::Cpu:
-      return {MINIDL_ENGINE_KERNEL(cpu, nll_loss_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, nll_loss_bwd<T>),
-              MINIDL_ENGINE_KERNEL(cpu, cross_entropy_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, cross_entropy_bwd<T>)};
-    case Engine::Cuda:
-      return {MINIDL_ENGINE_KERNEL(cuda, nll_loss_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, nll_loss_bwd<T>),
-              MINIDL_ENGINE_KERNEL(cuda, cross_entropy_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, cross_entropy_bwd<T>)};
-    default: break;
-  }
-  MINIDL_FAIL("loss: no kernels for engine ", engine_name(loss_engine().active(d)));
-}
 
 // Checks shared by both losses: input [N, C] floating, target int64 [N] on the same device.
 void check_loss_inputs(const char* op, const Tensor& input, const char* input_name, const Tensor& target) {
@@ -88,7 +65,8 @@ struct NllLossBackward : Node {
     Tensor dlp = empty({N, C}, dloss.options());
     dispatch_floating(dloss.dtype(), "nll_loss", [&](auto tag) {
       using T = decltype(tag);
-      loss_kernels<T>(dloss.device()).nll_bwd(target.data<int64_t>(), dloss.data<T>(), dlp.data<T>(), N, C);
+      const auto kernel = MINIDL_CHOSEN_KERNEL(loss_engine(), dloss.device(), nll_loss_bwd<T>, LOSS_ENGINES);
+      kernel(target.data<int64_t>(), dloss.data<T>(), dlp.data<T>(), N, C);
     });
     return {dlp};
   }
@@ -103,9 +81,9 @@ struct CrossEntropyBackward : Node {
     Tensor dx = empty_like(logits);
     dispatch_floating(dloss.dtype(), "cross_entropy", [&](auto tag) {
       using T = decltype(tag);
-      loss_kernels<T>(dloss.device())
-          .ce_bwd(logits.data<T>(), target.data<int64_t>(), lse.data<T>(), dloss.data<T>(), dx.data<T>(),
-                  logits.size(0), logits.size(1), T(smoothing));
+      const auto kernel = MINIDL_CHOSEN_KERNEL(loss_engine(), dloss.device(), cross_entropy_bwd<T>, LOSS_ENGINES);
+      kernel(logits.data<T>(), target.data<int64_t>(), lse.data<T>(), dloss.data<T>(), dx.data<T>(), logits.size(0),
+             logits.size(1), T(smoothing));
     });
     return {dx};
   }
@@ -123,8 +101,8 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target) {
   dispatch_floating(log_probs.dtype(), "nll_loss", [&](auto tag) {
     using T = decltype(tag);
     run_with_label_check("nll_loss", log_probs, [&](int64_t* status) {
-      loss_kernels<T>(log_probs.device())
-          .nll_fwd(log_probs.data<T>(), target.data<int64_t>(), loss.data<T>(), N, C, status);
+      const auto kernel = MINIDL_CHOSEN_KERNEL(loss_engine(), log_probs.device(), nll_loss_fwd<T>, LOSS_ENGINES);
+      kernel(log_probs.data<T>(), target.data<int64_t>(), loss.data<T>(), N, C, status);
     });
   });
   if (needs_grad({log_probs})) {
@@ -146,9 +124,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
   dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     run_with_label_check("cross_entropy", logits, [&](int64_t* status) {
-      loss_kernels<T>(logits.device())
-          .ce_fwd(logits.data<T>(), target.data<int64_t>(), loss.data<T>(), lse.data<T>(), N, C, T(label_smoothing),
-                  status);
+      const auto kernel = MINIDL_CHOSEN_KERNEL(loss_engine(), logits.device(), cross_entropy_fwd<T>, LOSS_ENGINES);
+      kernel(logits.data<T>(), target.data<int64_t>(), loss.data<T>(), lse.data<T>(), N, C, T(label_smoothing),
+             status);
     });
   });
   if (needs_grad({logits})) {

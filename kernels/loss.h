@@ -4,6 +4,7 @@
 
 #include "core/tensor.h"
 #include "kernels/engine.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl {
 namespace ops {
@@ -31,18 +32,17 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 //                      loss = (1/N) sum_n (lse[n] - (1 - eps) x[n, t_n] - (eps / C) sum_c x[n, c])
 //   cross_entropy_bwd: dx[n, c] = (dloss / N) (exp(x[n, c] - lse[n]) - q[n, c]),
 //                      q[n, c] = (1 - eps) [c == t_n] + eps / C
-#define MINIDL_LOSS_KERNELS                                                                                     \
-  template <class T> void nll_loss_fwd(const T* log_probs, const int64_t* target, T* loss, int64_t N, int64_t C, \
-                                       int64_t* status);                                                        \
-  template <class T> void nll_loss_bwd(const int64_t* target, const T* dloss, T* dlog_probs, int64_t N, int64_t C); \
-  template <class T> void cross_entropy_fwd(const T* logits, const int64_t* target, T* loss, T* lse, int64_t N,   \
-                                            int64_t C, T smoothing, int64_t* status);                           \
-  template <class T> void cross_entropy_bwd(const T* logits, const int64_t* target, const T* lse, const T* dloss, \
-                                            T* dlogits, int64_t N, int64_t C, T smoothing);
-namespace ref { MINIDL_LOSS_KERNELS }   // kernels/ref/loss.cpp
-namespace cpu { MINIDL_LOSS_KERNELS }   // kernels/cpu/loss.cpp (tuned)
-namespace cuda { MINIDL_LOSS_KERNELS }  // kernels/cuda/loss.cu
-#undef MINIDL_LOSS_KERNELS
+#define MINIDL_LOSS_KERNELS(K)                                                                                 \
+  K(nll_loss_fwd, (const T* log_probs, const int64_t* target, T* loss, int64_t N, int64_t C,                   \
+      int64_t* status))                                                                                        \
+  K(nll_loss_bwd, (const int64_t* target, const T* dloss, T* dlog_probs, int64_t N, int64_t C))                \
+  K(cross_entropy_fwd, (const T* logits, const int64_t* target, T* loss, T* lse, int64_t N, int64_t C,         \
+      T smoothing, int64_t* status))                                                                           \
+  K(cross_entropy_bwd, (const T* logits, const int64_t* target, const T* lse, const T* dloss, T* dlogits,      \
+      int64_t N, int64_t C, T smoothing))
+namespace ref { MINIDL_LOSS_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/loss.cpp
+namespace cpu { MINIDL_LOSS_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/loss.cpp (tuned)
+namespace cuda { MINIDL_LOSS_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/loss.cu
 
 // The engine choice of nll_loss and cross_entropy (kernels/loss.cpp; see kernels/engine.h):
 // CPU cpu (the default) or ref; CUDA cuda. MINIDL_LOSS_ENGINE=ref.

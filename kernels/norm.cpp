@@ -32,73 +32,18 @@ EngineChoice& layer_norm_engine() {
   static EngineChoice choice("layer_norm", "MINIDL_LN_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda});
   return choice;
 }
+// The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
+#define BN_ENGINES ref, cpu, cuda, cudnn
+#define NORM_ENGINES ref, cpu, cuda  // group_norm and layer_norm
 
 namespace {
 
+// cuDNN's batch norm backward is the training-mode formula only: with cudnn active, the
+// eval-mode backward (training = false) runs the cuda engine's.
 template <class T>
-struct BatchNormKernels {
-  decltype(&ref::batch_norm_fwd_train<T>) fwd_train;
-  decltype(&ref::batch_norm_fwd_eval<T>) fwd_eval;
-  decltype(&ref::batch_norm_bwd<T>) bwd;
-};
-
-// The batch_norm kernels for tensors on device d. cuDNN's backward is the training-mode formula
-// only, so with cudnn active the eval-mode backward (training = false) runs the cuda engine's.
-template <class T>
-BatchNormKernels<T> batch_norm_kernels(Device d, bool training) {
-  switch (batch_norm_engine().active(d)) {
-    case Engine::Ref:
-      return {MINIDL_ENGINE_KERNEL(ref, batch_norm_fwd_train<T>), MINIDL_ENGINE_KERNEL(ref, batch_norm_fwd_eval<T>),
-              MINIDL_ENGINE_KERNEL(ref, batch_norm_bwd<T>)};
-    case Engine::Cpu:
-      return {MINIDL_ENGINE_KERNEL(cpu, batch_norm_fwd_train<T>), MINIDL_ENGINE_KERNEL(cpu, batch_norm_fwd_eval<T>),
-              MINIDL_ENGINE_KERNEL(cpu, batch_norm_bwd<T>)};
-    case Engine::Cuda:
-      return {MINIDL_ENGINE_KERNEL(cuda, batch_norm_fwd_train<T>), MINIDL_ENGINE_KERNEL(cuda, batch_norm_fwd_eval<T>),
-              MINIDL_ENGINE_KERNEL(cuda, batch_norm_bwd<T>)};
-    case Engine::Cudnn:
-      return {MINIDL_ENGINE_KERNEL(cudnn, batch_norm_fwd_train<T>),
-              MINIDL_ENGINE_KERNEL(cudnn, batch_norm_fwd_eval<T>),
-              training ? MINIDL_ENGINE_KERNEL(cudnn, batch_norm_bwd<T>) : MINIDL_ENGINE_KERNEL(cuda, batch_norm_bwd<T>)};
-    default: break;
-  }
-  MINIDL_FAIL("batch_norm: no kernels for engine ", engine_name(batch_norm_engine().active(d)));
-}
-
-template <class T>
-struct GroupNormKernels {
-  decltype(&ref::group_norm_fwd<T>) fwd;
-  decltype(&ref::group_norm_bwd<T>) bwd;
-};
-
-template <class T>
-GroupNormKernels<T> group_norm_kernels(Device d) {
-  switch (group_norm_engine().active(d)) {
-    case Engine::Ref: return {MINIDL_ENGINE_KERNEL(ref, group_norm_fwd<T>), MINIDL_ENGINE_KERNEL(ref, group_norm_bwd<T>)};
-    case Engine::Cpu: return {MINIDL_ENGINE_KERNEL(cpu, group_norm_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, group_norm_bwd<T>)};
-    case Engine::Cuda:
-      return {MINIDL_ENGINE_KERNEL(cuda, group_norm_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, group_norm_bwd<T>)};
-    default: break;
-  }
-  MINIDL_FAIL("group_norm: no kernels for engine ", engine_name(group_norm_engine().active(d)));
-}
-
-template <class T>
-struct LayerNormKernels {
-  decltype(&ref::layer_norm_fwd<T>) fwd;
-  decltype(&ref::layer_norm_bwd<T>) bwd;
-};
-
-template <class T>
-LayerNormKernels<T> layer_norm_kernels(Device d) {
-  switch (layer_norm_engine().active(d)) {
-    case Engine::Ref: return {MINIDL_ENGINE_KERNEL(ref, layer_norm_fwd<T>), MINIDL_ENGINE_KERNEL(ref, layer_norm_bwd<T>)};
-    case Engine::Cpu: return {MINIDL_ENGINE_KERNEL(cpu, layer_norm_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, layer_norm_bwd<T>)};
-    case Engine::Cuda:
-      return {MINIDL_ENGINE_KERNEL(cuda, layer_norm_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, layer_norm_bwd<T>)};
-    default: break;
-  }
-  MINIDL_FAIL("layer_norm: no kernels for engine ", engine_name(layer_norm_engine().active(d)));
+decltype(&ref::batch_norm_bwd<T>) batch_norm_bwd_kernel(Device d, bool training) {
+  if (!training && batch_norm_engine().active(d) == Engine::Cudnn) return MINIDL_ENGINE_KERNEL(cuda, batch_norm_bwd<T>);
+  return MINIDL_CHOSEN_KERNEL(batch_norm_engine(), d, batch_norm_bwd<T>, BN_ENGINES);
 }
 
 template <class T>
@@ -141,10 +86,10 @@ struct BatchNormBackward : NormBackwardBase {
     std::vector<Tensor> g = allocate_grads();
     dispatch_floating(dy.dtype(), "batch_norm backward", [&](auto tag) {
       using T = decltype(tag);
-      batch_norm_kernels<T>(dy.device(), training)
-          .bwd(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
-               mutable_data_or_null<T>(g[0]), mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), N, C, S,
-               training);
+      const auto kernel = batch_norm_bwd_kernel<T>(dy.device(), training);
+      kernel(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
+             mutable_data_or_null<T>(g[0]), mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), N, C, S,
+             training);
     });
     return g;
   }
@@ -157,10 +102,9 @@ struct GroupNormBackward : NormBackwardBase {
     std::vector<Tensor> g = allocate_grads();
     dispatch_floating(dy.dtype(), "group_norm backward", [&](auto tag) {
       using T = decltype(tag);
-      group_norm_kernels<T>(dy.device()).bwd(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma),
-                                                    mean.data<T>(), invstd.data<T>(), mutable_data_or_null<T>(g[0]),
-                                                    mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), N,
-                                                    C, S, G);
+      const auto kernel = MINIDL_CHOSEN_KERNEL(group_norm_engine(), dy.device(), group_norm_bwd<T>, NORM_ENGINES);
+      kernel(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
+             mutable_data_or_null<T>(g[0]), mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), N, C, S, G);
     });
     return g;
   }
@@ -173,10 +117,9 @@ struct LayerNormBackward : NormBackwardBase {
     std::vector<Tensor> g = allocate_grads();
     dispatch_floating(dy.dtype(), "layer_norm backward", [&](auto tag) {
       using T = decltype(tag);
-      layer_norm_kernels<T>(dy.device()).bwd(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma),
-                                                    mean.data<T>(), invstd.data<T>(), mutable_data_or_null<T>(g[0]),
-                                                    mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), M,
-                                                    D);
+      const auto kernel = MINIDL_CHOSEN_KERNEL(layer_norm_engine(), dy.device(), layer_norm_bwd<T>, NORM_ENGINES);
+      kernel(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
+             mutable_data_or_null<T>(g[0]), mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), M, D);
     });
     return g;
   }
@@ -225,14 +168,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor mean = empty(channels, x.options()), invstd = empty(channels, x.options());
   dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
-    const BatchNormKernels<T> k = batch_norm_kernels<T>(x.device(), training);
-    if (training)
-      k.fwd_train(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(),
-                  invstd.data<T>(), mutable_data_or_null<T>(running_mean), mutable_data_or_null<T>(running_var), N, C,
-                  S, momentum, eps);
-    else
-      k.fwd_eval(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), running_mean.data<T>(),
-                 running_var.data<T>(), y.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, S, eps);
+    if (training) {
+      const auto kernel = MINIDL_CHOSEN_KERNEL(batch_norm_engine(), x.device(), batch_norm_fwd_train<T>, BN_ENGINES);
+      kernel(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(), invstd.data<T>(),
+             mutable_data_or_null<T>(running_mean), mutable_data_or_null<T>(running_var), N, C, S, momentum, eps);
+    } else {
+      const auto kernel = MINIDL_CHOSEN_KERNEL(batch_norm_engine(), x.device(), batch_norm_fwd_eval<T>, BN_ENGINES);
+      kernel(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), running_mean.data<T>(), running_var.data<T>(),
+             y.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, S, eps);
+    }
   });
   if (needs_grad({x, weight, bias})) {
     auto node = std::make_shared<BatchNormBackward>();
@@ -259,8 +203,9 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   Tensor mean = empty({N, G}, x.options()), invstd = empty({N, G}, x.options());
   dispatch_floating(x.dtype(), "group_norm", [&](auto tag) {
     using T = decltype(tag);
-    group_norm_kernels<T>(x.device()).fwd(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
-                                                 y.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, S, G, eps);
+    const auto kernel = MINIDL_CHOSEN_KERNEL(group_norm_engine(), x.device(), group_norm_fwd<T>, NORM_ENGINES);
+    kernel(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(), invstd.data<T>(),
+           N, C, S, G, eps);
   });
   if (needs_grad({x, weight, bias})) {
     auto node = std::make_shared<GroupNormBackward>();
@@ -290,8 +235,9 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
   Tensor mean = empty({M}, x.options()), invstd = empty({M}, x.options());
   dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
-    layer_norm_kernels<T>(x.device()).fwd(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
-                                          y.data<T>(), mean.data<T>(), invstd.data<T>(), M, D, eps);
+    const auto kernel = MINIDL_CHOSEN_KERNEL(layer_norm_engine(), x.device(), layer_norm_fwd<T>, NORM_ENGINES);
+    kernel(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(), invstd.data<T>(),
+           M, D, eps);
   });
   if (needs_grad({x, weight, bias})) {
     auto node = std::make_shared<LayerNormBackward>();

@@ -5,6 +5,7 @@
 
 #include "core/tensor.h"
 #include "kernels/engine.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl::ops {
 
@@ -46,35 +47,38 @@ namespace minidl {
 // The backward kernels take the saved mean and invstd and write (with `=`) each of dx, dgamma,
 // dbeta that is not null; batch_norm_bwd with training = false is the eval-mode gradient (the
 // statistics are constants there). Formulas and derivations: kernels/ref/norm.cpp.
-#define MINIDL_BATCH_NORM_KERNELS                                                                             \
-  template <class T> void batch_norm_fwd_train(const T* x, const T* gamma, const T* beta, T* y, T* mean,      \
-                                               T* invstd, T* running_mean, T* running_var, int64_t N,        \
-                                               int64_t C, int64_t S, double momentum, double eps);           \
-  template <class T> void batch_norm_fwd_eval(const T* x, const T* gamma, const T* beta,                      \
-                                              const T* running_mean, const T* running_var, T* y, T* mean,    \
-                                              T* invstd, int64_t N, int64_t C, int64_t S, double eps);       \
-  template <class T> void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
-                                         const T* invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,  \
-                                         int64_t S, bool training);
-#define MINIDL_GROUP_LAYER_NORM_KERNELS                                                                       \
-  template <class T> void group_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, \
-                                         int64_t N, int64_t C, int64_t S, int64_t G, double eps);            \
-  template <class T> void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
-                                         const T* invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,  \
-                                         int64_t S, int64_t G);                                              \
-  template <class T> void layer_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, \
-                                         int64_t M, int64_t D, double eps);                                  \
-  template <class T> void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean,              \
-                                         const T* invstd, T* dx, T* dgamma, T* dbeta, int64_t M, int64_t D);
-namespace ref { MINIDL_BATCH_NORM_KERNELS MINIDL_GROUP_LAYER_NORM_KERNELS }   // kernels/ref/norm.cpp
-namespace cuda { MINIDL_BATCH_NORM_KERNELS MINIDL_GROUP_LAYER_NORM_KERNELS }  // kernels/cuda/norm.cu
+#define MINIDL_BATCH_NORM_KERNELS(K)                                                                           \
+  K(batch_norm_fwd_train, (const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd,                \
+      T* running_mean, T* running_var, int64_t N, int64_t C, int64_t S, double momentum, double eps))          \
+  K(batch_norm_fwd_eval, (const T* x, const T* gamma, const T* beta, const T* running_mean,                    \
+      const T* running_var, T* y, T* mean, T* invstd, int64_t N, int64_t C, int64_t S, double eps))            \
+  K(batch_norm_bwd, (const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx,           \
+      T* dgamma, T* dbeta, int64_t N, int64_t C, int64_t S, bool training))
+#define MINIDL_GROUP_LAYER_NORM_KERNELS(K)                                                                     \
+  K(group_norm_fwd, (const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, int64_t N,           \
+      int64_t C, int64_t S, int64_t G, double eps))                                                            \
+  K(group_norm_bwd, (const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx,           \
+      T* dgamma, T* dbeta, int64_t N, int64_t C, int64_t S, int64_t G))                                        \
+  K(layer_norm_fwd, (const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, int64_t M,           \
+      int64_t D, double eps))                                                                                  \
+  K(layer_norm_bwd, (const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx,           \
+      T* dgamma, T* dbeta, int64_t M, int64_t D))
+namespace ref {  // kernels/ref/norm.cpp
+MINIDL_BATCH_NORM_KERNELS(MINIDL_DECLARE_KERNEL)
+MINIDL_GROUP_LAYER_NORM_KERNELS(MINIDL_DECLARE_KERNEL)
+}  // namespace ref
+namespace cuda {  // kernels/cuda/norm.cu
+MINIDL_BATCH_NORM_KERNELS(MINIDL_DECLARE_KERNEL)
+MINIDL_GROUP_LAYER_NORM_KERNELS(MINIDL_DECLARE_KERNEL)
+}  // namespace cuda
 // kernels/cpu/norm.cpp (tuned: one pass for the moments, float sums per plane).
-namespace cpu { MINIDL_BATCH_NORM_KERNELS MINIDL_GROUP_LAYER_NORM_KERNELS }
+namespace cpu {
+MINIDL_BATCH_NORM_KERNELS(MINIDL_DECLARE_KERNEL)
+MINIDL_GROUP_LAYER_NORM_KERNELS(MINIDL_DECLARE_KERNEL)
+}  // namespace cpu
 // cuDNN's batch norm (kernels/cudnn/norm.cu). Its backward is the training-mode formula only:
 // batch_norm_bwd requires training = true (the front-end runs the eval-mode backward on cuda::).
-namespace cudnn { MINIDL_BATCH_NORM_KERNELS }
-#undef MINIDL_BATCH_NORM_KERNELS
-#undef MINIDL_GROUP_LAYER_NORM_KERNELS
+namespace cudnn { MINIDL_BATCH_NORM_KERNELS(MINIDL_DECLARE_KERNEL) }
 
 // The engine choice of batch_norm (kernels/norm.cpp; see kernels/engine.h): on CPU tensors cpu
 // (the default) or ref; on CUDA tensors cuda (the default) or cudnn. MINIDL_BN_ENGINE=ref,cudnn.

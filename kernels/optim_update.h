@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl {
 namespace ops {
@@ -25,13 +26,12 @@ void adam_update_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
 //               m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
 //               p = p - step_size * m / (sqrt(v) / bc2_sqrt + eps)
 //               with step_size = lr / (1 - beta1^t) and bc2_sqrt = sqrt(1 - beta2^t) (computed by the caller)
-#define MINIDL_OPTIM_UPDATE_KERNELS                                                                     \
-  template <class T> void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T dampening, \
-                                     T weight_decay, bool nesterov, bool first_step);                 \
-  template <class T> void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps, \
-                                      T weight_decay, bool decoupled, T step_size, T bc2_sqrt);
-namespace ref { MINIDL_OPTIM_UPDATE_KERNELS }   // kernels/ref/optim_update.cpp
-namespace cuda { MINIDL_OPTIM_UPDATE_KERNELS }  // kernels/cuda/optim_update.cu
-#undef MINIDL_OPTIM_UPDATE_KERNELS
+#define MINIDL_OPTIM_UPDATE_KERNELS(K)                                                                         \
+  K(sgd_update, (T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T dampening, T weight_decay,        \
+      bool nesterov, bool first_step))                                                                         \
+  K(adam_update, (T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,                   \
+      T weight_decay, bool decoupled, T step_size, T bc2_sqrt))
+namespace ref { MINIDL_OPTIM_UPDATE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/optim_update.cpp
+namespace cuda { MINIDL_OPTIM_UPDATE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/optim_update.cu
 
 }  // namespace minidl

@@ -4,6 +4,7 @@
 
 #include "core/options.h"
 #include "core/tensor.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl {
 
@@ -45,17 +46,16 @@ struct Pool2dGeometry {
 //   avg_pool2d_fwd: y = (sum over the window, padding counted as 0) / (kernel_h * kernel_w).
 //   avg_pool2d_bwd: dx = sum over the windows containing x of dy / (kernel_h * kernel_w).
 //   adaptive_avg_pool2d_fwd / _bwd: the same for windows rows floor(i H / out_h) .. ceil((i+1) H / out_h) - 1.
-#define MINIDL_POOL_KERNELS                                                                                   \
-  template <class T> void max_pool2d_fwd(const T* x, T* y, int32_t* argmax, Pool2dGeometry g);              \
-  template <class T> void max_pool2d_bwd(const T* dy, const int32_t* argmax, T* dx, Pool2dGeometry g);      \
-  template <class T> void avg_pool2d_fwd(const T* x, T* y, Pool2dGeometry g);                               \
-  template <class T> void avg_pool2d_bwd(const T* dy, T* dx, Pool2dGeometry g);                             \
-  template <class T> void adaptive_avg_pool2d_fwd(const T* x, T* y, int64_t planes, int64_t H, int64_t W,   \
-                                                  int64_t out_h, int64_t out_w);                            \
-  template <class T> void adaptive_avg_pool2d_bwd(const T* dy, T* dx, int64_t planes, int64_t H, int64_t W, \
-                                                  int64_t out_h, int64_t out_w);
-namespace ref { MINIDL_POOL_KERNELS }   // kernels/ref/pool.cpp
-namespace cuda { MINIDL_POOL_KERNELS }  // kernels/cuda/pool.cu
-#undef MINIDL_POOL_KERNELS
+#define MINIDL_POOL_KERNELS(K)                                                                                 \
+  K(max_pool2d_fwd, (const T* x, T* y, int32_t* argmax, Pool2dGeometry g))                                     \
+  K(max_pool2d_bwd, (const T* dy, const int32_t* argmax, T* dx, Pool2dGeometry g))                             \
+  K(avg_pool2d_fwd, (const T* x, T* y, Pool2dGeometry g))                                                      \
+  K(avg_pool2d_bwd, (const T* dy, T* dx, Pool2dGeometry g))                                                    \
+  K(adaptive_avg_pool2d_fwd, (const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t out_h,           \
+      int64_t out_w))                                                                                          \
+  K(adaptive_avg_pool2d_bwd, (const T* dy, T* dx, int64_t planes, int64_t H, int64_t W, int64_t out_h,         \
+      int64_t out_w))
+namespace ref { MINIDL_POOL_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/pool.cpp
+namespace cuda { MINIDL_POOL_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/pool.cu
 
 }  // namespace minidl

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/kernel_list.h"
 
 namespace minidl {
 namespace ops {
@@ -19,11 +20,10 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
 // y[o, i] = scale * sum_k x[o, k, i]         (accumulated in double, also for float32 inputs,
 //                                             on the CPU and on CUDA)
 // dx[o, k, i] = scale * dy[o, i]             (the backward of the above)
-#define MINIDL_REDUCE_KERNELS                                                                    \
-  template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale); \
-  template <class T> void broadcast_dim(const T* dy, T* dx, int64_t outer, int64_t d, int64_t inner, T scale);
-namespace ref { MINIDL_REDUCE_KERNELS }   // kernels/ref/reduce.cpp
-namespace cuda { MINIDL_REDUCE_KERNELS }  // kernels/cuda/reduce.cu
-#undef MINIDL_REDUCE_KERNELS
+#define MINIDL_REDUCE_KERNELS(K)                                                                               \
+  K(sum_dim, (const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale))                             \
+  K(broadcast_dim, (const T* dy, T* dx, int64_t outer, int64_t d, int64_t inner, T scale))
+namespace ref { MINIDL_REDUCE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/reduce.cpp
+namespace cuda { MINIDL_REDUCE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/reduce.cu
 
 }  // namespace minidl

@@ -16,31 +16,10 @@ EngineChoice& softmax_engine() {
   static EngineChoice choice("softmax", "MINIDL_SOFTMAX_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda});
   return choice;
 }
+// The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
+#define SOFTMAX_ENGINES ref, cpu, cuda
 
 namespace {
-
-template <class T>
-struct SoftmaxKernels {
-  decltype(&ref::softmax_fwd<T>) softmax_fwd, log_softmax_fwd;
-  decltype(&ref::softmax_bwd<T>) softmax_bwd, log_softmax_bwd;
-};
-
-template <class T>
-SoftmaxKernels<T> softmax_kernels(Device d) {
-  switch (softmax_engine().active(d)) {
-    case Engine::Ref:
-      return {MINIDL_ENGINE_KERNEL(ref, softmax_fwd<T>), MINIDL_ENGINE_KERNEL(ref, log_softmax_fwd<T>),
-              MINIDL_ENGINE_KERNEL(ref, softmax_bwd<T>), MINIDL_ENGINE_KERNEL(ref, log_softmax_bwd<T>)};
-    case Engine::Cpu:
-      return {MINIDL_ENGINE_KERNEL(cpu, softmax_fwd<T>), MINIDL_ENGINE_KERNEL(cpu, log_softmax_fwd<T>),
-              MINIDL_ENGINE_KERNEL(cpu, softmax_bwd<T>), MINIDL_ENGINE_KERNEL(cpu, log_softmax_bwd<T>)};
-    case Engine::Cuda:
-      return {MINIDL_ENGINE_KERNEL(cuda, softmax_fwd<T>), MINIDL_ENGINE_KERNEL(cuda, log_softmax_fwd<T>),
-              MINIDL_ENGINE_KERNEL(cuda, softmax_bwd<T>), MINIDL_ENGINE_KERNEL(cuda, log_softmax_bwd<T>)};
-    default: break;
-  }
-  MINIDL_FAIL("softmax: no kernels for engine ", engine_name(softmax_engine().active(d)));
-}
 
 struct SoftmaxBackward : Node {
   Tensor y;  // the output, detached
@@ -51,8 +30,9 @@ struct SoftmaxBackward : Node {
     Tensor dx = empty_like(dy);
     dispatch_floating(dy.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
-      const SoftmaxKernels<T> k = softmax_kernels<T>(dy.device());
-      (log ? k.log_softmax_bwd : k.softmax_bwd)(y.data<T>(), dy.data<T>(), dx.data<T>(), outer, D, inner);
+      const auto bwd = log ? MINIDL_CHOSEN_KERNEL(softmax_engine(), dy.device(), log_softmax_bwd<T>, SOFTMAX_ENGINES)
+                           : MINIDL_CHOSEN_KERNEL(softmax_engine(), dy.device(), softmax_bwd<T>, SOFTMAX_ENGINES);
+      bwd(y.data<T>(), dy.data<T>(), dx.data<T>(), outer, D, inner);
     });
     return {dx};
   }
@@ -70,8 +50,9 @@ Tensor softmax_impl(const char* op, const Tensor& x, int64_t dim, bool log) {
   Tensor y = empty_like(x);
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const SoftmaxKernels<T> k = softmax_kernels<T>(x.device());
-    (log ? k.log_softmax_fwd : k.softmax_fwd)(x.data<T>(), y.data<T>(), outer, D, inner);
+    const auto fwd = log ? MINIDL_CHOSEN_KERNEL(softmax_engine(), x.device(), log_softmax_fwd<T>, SOFTMAX_ENGINES)
+                         : MINIDL_CHOSEN_KERNEL(softmax_engine(), x.device(), softmax_fwd<T>, SOFTMAX_ENGINES);
+    fwd(x.data<T>(), y.data<T>(), outer, D, inner);
   });
   if (needs_grad({x})) {
     auto node = std::make_shared<SoftmaxBackward>();

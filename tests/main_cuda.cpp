@@ -68,10 +68,7 @@ int main(int argc, char** argv) {
   // Every CUDA engine is checked against the reference: the CPU side of each comparison (the
   // parity cases, the random-shape sweep) runs kernels/ref/, also for the families whose default
   // CPU engine is a tuned one.
-  for (minidl::EngineChoice* c : {&minidl::conv_engine(), &minidl::gemm_engine(), &minidl::softmax_engine(),
-                                  &minidl::loss_engine(), &minidl::batch_norm_engine(), &minidl::group_norm_engine(),
-                                  &minidl::layer_norm_engine()})
-    c->set(minidl::Engine::Ref);
+  for (minidl::EngineChoice* c : minidl::engine_registry()) c->set(minidl::Engine::Ref);
   Catch::Session session;
   if (int rc = session.applyCommandLine(argc, argv)) return rc;
   Catch::ConfigData data = session.configData();

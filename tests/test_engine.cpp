@@ -2,10 +2,15 @@
 // variable, and the errors for an engine a family or this build does not have.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 
 #include "core/cuda_context.h"
+#include "core/env.h"
 #include "kernels/conv.h"
 #include "kernels/engine.h"
 #include "kernels/linear.h"
@@ -25,9 +30,15 @@ TEST_CASE("engine defaults", "[engine]") {
   CHECK(batch_norm_engine().active(Device::cpu()) == Engine::Cpu);
   CHECK(group_norm_engine().active(Device::cpu()) == Engine::Cpu);
   CHECK(layer_norm_engine().active(Device::cpu()) == Engine::Cpu);
-  for (EngineChoice* c : {&conv_engine(), &gemm_engine(), &softmax_engine(), &loss_engine(), &batch_norm_engine(),
-                          &group_norm_engine(), &layer_norm_engine()})
+  CHECK(engine_registry().size() == 7);
+  for (EngineChoice* c : engine_registry()) {
+    INFO(c->family());
+    CHECK(c->active(Device::cpu()) == c->engines(DeviceType::CPU).front());
     CHECK(c->active(Device::cuda()) == Engine::Cuda);
+    // Every family has the reference, which the [cuda] runner compares every CUDA engine with.
+    const auto& cpu = c->engines(DeviceType::CPU);
+    CHECK(std::find(cpu.begin(), cpu.end(), Engine::Ref) != cpu.end());
+  }
   CHECK(std::string(conv_engine().env_var()) == "MINIDL_CONV_ENGINE");
   CHECK(std::string(engine_name(Engine::Cudnn)) == "cudnn");
   CHECK(engine_device(Engine::Ref) == DeviceType::CPU);
@@ -66,18 +77,64 @@ TEST_CASE("engine errors name the family and the reason", "[engine][errors]") {
 }
 
 TEST_CASE("engine environment variable", "[engine]") {
-  // A choice reads its variable once, when it is made: a family of our own for the test.
+  // A choice reads its variable once, when it is made: a family of our own for the test, reading
+  // a real variable (only the table's variables can be read), restored afterwards.
+  const char* before = std::getenv("MINIDL_SOFTMAX_ENGINE");
+  const std::string saved = before ? before : "";
   auto make = [](const char* value) {
-    ::setenv("MINIDL_TEST_ENGINE", value, 1);
-    return std::make_unique<EngineChoice>("test_op", "MINIDL_TEST_ENGINE", std::initializer_list<Engine>{Engine::Cpu, Engine::Ref},
+    ::setenv("MINIDL_SOFTMAX_ENGINE", value, 1);
+    return std::make_unique<EngineChoice>("test_op", "MINIDL_SOFTMAX_ENGINE",
+                                          std::initializer_list<Engine>{Engine::Cpu, Engine::Ref},
                                           std::initializer_list<Engine>{Engine::Cuda});
   };
   CHECK(make("")->active(Device::cpu()) == Engine::Cpu);
   CHECK(make("ref")->active(Device::cpu()) == Engine::Ref);
   if (engine_available(Engine::Cuda)) CHECK(make("ref,cuda")->active(Device::cuda()) == Engine::Cuda);
-  CHECK_THROWS_WITH(make("fast"), Catch::Contains("MINIDL_TEST_ENGINE='fast'") && Catch::Contains("unknown engine 'fast'") &&
+  CHECK_THROWS_WITH(make("fast"), Catch::Contains("MINIDL_SOFTMAX_ENGINE='fast'") &&
+                                      Catch::Contains("unknown engine 'fast'") &&
                                       Catch::Contains("test_op has cpu, ref (CPU) and cuda (CUDA)"));
   CHECK_THROWS_WITH(make("cudnn"), Catch::Contains("test_op has no cudnn engine"));
   CHECK_THROWS_WITH(make("ref,cpu"), Catch::Contains("two engines for the same device"));
-  ::unsetenv("MINIDL_TEST_ENGINE");
+  if (before) ::setenv("MINIDL_SOFTMAX_ENGINE", saved.c_str(), 1);
+  else ::unsetenv("MINIDL_SOFTMAX_ENGINE");
+}
+
+namespace {
+std::string read_source(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  REQUIRE(f.good());
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+TEST_CASE("every engine family and environment variable is documented, and read in one place", "[engine][docs]") {
+  namespace fs = std::filesystem;
+  const fs::path root = MINIDL_SOURCE_DIR;
+  const std::string architecture = read_source(root / "docs/architecture.md"), ops = read_source(root / "docs/ops.md");
+  auto listed = [](const char* name) {
+    for (const EnvVar& v : env_vars())
+      if (std::string(v.name) == name) return true;
+    return false;
+  };
+  for (EngineChoice* c : engine_registry()) {
+    INFO(c->family() << " (" << c->env_var() << ")");
+    CHECK(listed(c->env_var()));
+    CHECK(ops.find(c->env_var()) != std::string::npos);  // its row in the families table
+  }
+  for (const EnvVar& v : env_vars()) {
+    INFO(v.name);
+    CHECK(architecture.find(v.name) != std::string::npos);
+  }
+  CHECK_THROWS_WITH(env_value("MINIDL_NO_SUCH_SETTING"), Catch::Contains("not in the table"));
+  // Nothing but core/env.cpp calls getenv (tests may: they set variables up).
+  for (const char* dir : {"core", "kernels", "layers", "optim", "data", "apps"})
+    for (const auto& e : fs::recursive_directory_iterator(root / dir)) {
+      const std::string ext = e.path().extension().string();
+      if (ext != ".cpp" && ext != ".h" && ext != ".cu" && ext != ".cuh") continue;
+      if (e.path() == root / "core/env.cpp") continue;
+      INFO(e.path().string());
+      CHECK(read_source(e.path()).find("getenv(") == std::string::npos);
+    }
 }

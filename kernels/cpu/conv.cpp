@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "core/allocator.h"
+#include "core/env.h"
 #include "core/error.h"
 #include "kernels/conv.h"
 #include "kernels/cpu/simd.h"
@@ -560,7 +561,7 @@ struct Avx512Tiles {
 // MINIDL_CPU_AVX512=0 forces the AVX2 tiles (to test them on a machine that has AVX-512).
 bool has_avx512() {
   static const bool ok = [] {
-    const char* env = std::getenv("MINIDL_CPU_AVX512");
+    const char* env = env_value("MINIDL_CPU_AVX512");
     if (env && std::string(env) == "0") return false;
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
@@ -633,7 +634,7 @@ void conv_direct_with(const T* in, int64_t N, int64_t C, int64_t H, int64_t W, i
 // MINIDL_CONV_LANES (auto | always | never; cpu::set_conv_lanes) overrides the model.
 std::atomic<int>& lanes_mode() {
   static std::atomic<int> mode{[] {
-    const char* env = std::getenv("MINIDL_CONV_LANES");
+    const char* env = env_value("MINIDL_CONV_LANES");
     const std::string v = env ? env : "auto";
     MINIDL_CHECK(v == "auto" || v == "always" || v == "never", "MINIDL_CONV_LANES must be auto, always or never, got '", v,
                  "'");
@@ -1153,12 +1154,7 @@ void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* 
   bwd_weight_direct(s, x, dy, dw, db);
 }
 
-#define INSTANTIATE(T)                                                                     \
-  template void conv2d_fwd<T>(const Conv2dShape&, const T*, const T*, const T*, T*);      \
-  template void conv2d_bwd_data<T>(const Conv2dShape&, const T*, const T*, T*);           \
-  template void conv2d_bwd_weight<T>(const Conv2dShape&, const T*, const T*, T*, T*);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_CONV_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cpu

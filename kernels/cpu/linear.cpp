@@ -41,11 +41,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   else product(a.transpose(), b.transpose(), alpha, beta, c);
 }
 
-#define INSTANTIATE(T)                                                                              \
-  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, \
-                        T*, int64_t);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_GEMM_KERNEL(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cpu

@@ -351,21 +351,7 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   }
 }
 
-#define INSTANTIATE(T)                                                                                           \
-  template void batch_norm_fwd_train<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*, int64_t, int64_t,     \
-                                        int64_t, double, double);                                               \
-  template void batch_norm_fwd_eval<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t,   \
-                                       int64_t, int64_t, double);                                               \
-  template void batch_norm_bwd<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, \
-                                  int64_t, bool);                                                               \
-  template void group_norm_fwd<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t, int64_t,  \
-                                  double);                                                                      \
-  template void group_norm_bwd<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, \
-                                  int64_t, int64_t);                                                            \
-  template void layer_norm_fwd<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double);           \
-  template void layer_norm_bwd<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_BATCH_NORM_KERNELS(K) MINIDL_GROUP_LAYER_NORM_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cpu

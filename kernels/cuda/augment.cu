@@ -50,10 +50,7 @@ void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t
   MINIDL_LAUNCH(grid_for(total), kBlock, augment_fwd_kernel<T>)(src, params, out, total, cfg);
 }
 
-#define INSTANTIATE(T) \
-  template void augment_fwd<T>(const uint8_t*, const AugmentParam*, T*, int64_t, const AugmentConfig&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_AUGMENT_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cuda

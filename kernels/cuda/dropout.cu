@@ -68,10 +68,7 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale,
     MINIDL_LAUNCH(grid_for(n), kBlock, channel_scale_kernel<T, int64_t>)(x, factor.data<T>(), y, n, group);
 }
 
-#define INSTANTIATE(T) \
-  template void dropout_apply<T>(const T*, T*, int64_t, int64_t, float, T, uint64_t, uint64_t);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_DROPOUT_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cuda

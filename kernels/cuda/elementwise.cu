@@ -60,14 +60,7 @@ void relu_bwd(const T* y, const T* dy, T* dx, int64_t n) {
   MINIDL_LAUNCH(grid_for(n), kBlock, relu_bwd_kernel)(y, dy, dx, n);
 }
 
-#define INSTANTIATE(T)                                                         \
-  template void axpby<T>(T, const T*, T, const T*, T*, int64_t);             \
-  template void mul<T>(const T*, const T*, T*, int64_t);                     \
-  template void affine<T>(const T*, T, T, T*, int64_t);                      \
-  template void relu_fwd<T>(const T*, T*, int64_t);                          \
-  template void relu_bwd<T>(const T*, const T*, T*, int64_t);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_ELEMENTWISE_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cuda

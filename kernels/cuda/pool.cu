@@ -272,15 +272,7 @@ void adaptive_avg_pool2d_bwd(const T* dy, T* dx, int64_t planes, int64_t H, int6
     MINIDL_LAUNCH(grid_for(n), kBlock, adaptive_bwd_kernel<T, int64_t>)(dy, dx, n, H, W, out_h, out_w);
 }
 
-#define INSTANTIATE(T)                                                                          \
-  template void max_pool2d_fwd<T>(const T*, T*, int32_t*, Pool2dGeometry);                    \
-  template void max_pool2d_bwd<T>(const T*, const int32_t*, T*, Pool2dGeometry);              \
-  template void avg_pool2d_fwd<T>(const T*, T*, Pool2dGeometry);                              \
-  template void avg_pool2d_bwd<T>(const T*, T*, Pool2dGeometry);                              \
-  template void adaptive_avg_pool2d_fwd<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t); \
-  template void adaptive_avg_pool2d_bwd<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_POOL_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cuda

@@ -184,13 +184,7 @@ void log_softmax_bwd(const T* y, const T* dy, T* dx, int64_t outer, int64_t D, i
   bwd<T, true>(y, dy, dx, outer, D, inner);
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void softmax_fwd<T>(const T*, T*, int64_t, int64_t, int64_t);                    \
-  template void log_softmax_fwd<T>(const T*, T*, int64_t, int64_t, int64_t);                \
-  template void softmax_bwd<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);          \
-  template void log_softmax_bwd<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_SOFTMAX_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cuda

@@ -210,13 +210,8 @@ void conv2d_bwd_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* 
   if (db) cuda::bias_bwd<T>(dy, db, s.N, s.K, s.P * s.Q);
 }
 
-#define INSTANTIATE(T)                                                                     \
-  template void conv2d_fwd<T>(const Conv2dShape&, const T*, const T*, const T*, T*);      \
-  template void conv2d_bwd_data<T>(const Conv2dShape&, const T*, const T*, T*);           \
-  template void conv2d_bwd_weight<T>(const Conv2dShape&, const T*, const T*, T*, T*);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_CONV_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cudnn
 #endif  // MINIDL_WITH_CUDNN

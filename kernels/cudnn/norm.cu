@@ -103,16 +103,8 @@ void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
                                                      p.gamma, dgamma, dbeta, 1e-5, mean, invstd));
 }
 
-#define INSTANTIATE(T)                                                                                        \
-  template void batch_norm_fwd_train<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*, int64_t, int64_t,   \
-                                        int64_t, double, double);                                            \
-  template void batch_norm_fwd_eval<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, \
-                                       int64_t, int64_t, double);                                            \
-  template void batch_norm_bwd<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t,      \
-                                  int64_t, int64_t, bool);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_BATCH_NORM_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::cudnn
 #endif  // MINIDL_WITH_CUDNN

@@ -52,10 +52,7 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, float p, T scale,
   }
 }
 
-#define INSTANTIATE(T) \
-  template void dropout_apply<T>(const T*, T*, int64_t, int64_t, float, T, uint64_t, uint64_t);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_DROPOUT_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::ref

@@ -51,13 +51,7 @@ void bias_bwd(const T* dy, T* db, int64_t outer, int64_t C, int64_t inner) {
   }
 }
 
-#define INSTANTIATE(T)                                                                              \
-  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, \
-                        T*, int64_t);                                                             \
-  template void bias_add<T>(T*, const T*, int64_t, int64_t, int64_t);                             \
-  template void bias_bwd<T>(const T*, T*, int64_t, int64_t, int64_t);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_GEMM_KERNEL(K) MINIDL_BIAS_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::ref

@@ -83,13 +83,7 @@ void cross_entropy_bwd(const T* logits, const int64_t* target, const T* lse, con
     }
 }
 
-#define INSTANTIATE(T)                                                                                      \
-  template void nll_loss_fwd<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t*);                 \
-  template void nll_loss_bwd<T>(const int64_t*, const T*, T*, int64_t, int64_t);                           \
-  template void cross_entropy_fwd<T>(const T*, const int64_t*, T*, T*, int64_t, int64_t, T, int64_t*);     \
-  template void cross_entropy_bwd<T>(const T*, const int64_t*, const T*, const T*, T*, int64_t, int64_t, T);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_LOSS_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::ref

@@ -34,11 +34,7 @@ void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T be
   }
 }
 
-#define INSTANTIATE(T)                                                                              \
-  template void sgd_update<T>(T*, const T*, T*, int64_t, T, T, T, T, bool, bool);                 \
-  template void adam_update<T>(T*, const T*, T*, T*, int64_t, T, T, T, T, T, bool, T, T);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_OPTIM_UPDATE_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::ref

@@ -52,11 +52,7 @@ void broadcast_dim(const T* dy, T* dx, int64_t outer, int64_t d, int64_t inner, 
     }
 }
 
-#define INSTANTIATE(T)                                                                 \
-  template void sum_dim<T>(const T*, T*, int64_t, int64_t, int64_t, T);              \
-  template void broadcast_dim<T>(const T*, T*, int64_t, int64_t, int64_t, T);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+#define MINIDL_KERNELS(K) MINIDL_REDUCE_KERNELS(K)
+#include "kernels/instantiate.inc"
 
 }  // namespace minidl::ref
