@@ -70,11 +70,13 @@ def main():
     p.add_argument("--final-div-factor", type=float, default=1e4)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--dropout", type=float, default=-1, help="< 0: the model's default")
+    p.add_argument("--augment", default="flip-crop", choices=["flip-crop", "none"])
     p.add_argument("--pad-fill", default="zero", choices=["zero", "mean"])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("--workers", type=int, default=1, help="DataLoader worker processes")
     p.add_argument("--data", default="datasets")
+    p.add_argument("--stop-after", type=int, default=-1, help="stop after this epoch (-1: never), as train_cifar's")
     p.add_argument("--out", required=True, help="folder for metrics.json")
     a = p.parse_args()
     if a.epochs < 1 or a.batch_size < 1 or a.threads < 0 or a.workers < 0:
@@ -83,7 +85,8 @@ def main():
         torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
 
-    train_set = twin.BatchAugment(*twin.load_cifar10(a.data, "train"), augment=True, pad_fill=a.pad_fill)
+    train_set = twin.BatchAugment(*twin.load_cifar10(a.data, "train"), augment=a.augment == "flip-crop",
+                                  pad_fill=a.pad_fill)
     test_set = twin.BatchAugment(*twin.load_cifar10(a.data, "test"), augment=False)
     per_epoch = math.ceil(len(train_set) / a.batch_size)
     torch.manual_seed(a.seed)
@@ -94,7 +97,7 @@ def main():
         opt, max_lr=a.max_lr, epochs=a.epochs, steps_per_epoch=per_epoch, pct_start=a.pct_start,
         anneal_strategy="cos", div_factor=a.div_factor, final_div_factor=a.final_div_factor,
         cycle_momentum=True, base_momentum=0.85, max_momentum=0.95)
-    recipe = {k: v for k, v in vars(a).items() if k not in ("out", "threads", "workers", "data")}
+    recipe = {k: v for k, v in vars(a).items() if k not in ("out", "threads", "workers", "data", "stop_after")}
     recipe["dropout"] = dropout
     out = {"framework": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(),
            "params": params, "recipe": recipe, "command": " ".join(sys.argv), "epochs": []}
@@ -131,6 +134,9 @@ def main():
         atomic_json(os.path.join(a.out, "metrics.json"), out)
         print(f"epoch {epoch + 1:3d}/{a.epochs}  train loss {r['train_loss']:.4f} acc {r['train_acc']:6.2f}%  "
               f"test loss {r['test_loss']:.4f} acc {r['test_acc']:6.2f}%  {r['seconds']:.0f} s", flush=True)
+        if a.stop_after > 0 and epoch + 1 >= a.stop_after:
+            print(f"stopped after epoch {epoch + 1} (--stop-after)")
+            break
     return 0
 
 
