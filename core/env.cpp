@@ -17,6 +17,11 @@ const std::vector<EnvVar>& env_vars() {
       {"MINIDL_GEMM_ENGINE", "ref|cpu, cuda|cublas", "matmul's and linear's engine"},
       {"MINIDL_SOFTMAX_ENGINE", "ref|cpu, cuda", "softmax's and log_softmax's engine"},
       {"MINIDL_LOSS_ENGINE", "ref|cpu, cuda", "nll_loss's and cross_entropy's engine"},
+      {"MINIDL_ELEMENTWISE_ENGINE", "ref|cpu, cuda", "add, sub, mul, affine and relu's engine"},
+      {"MINIDL_DROPOUT_ENGINE", "ref|cpu, cuda", "dropout's and dropout2d's engine"},
+      {"MINIDL_POOL_ENGINE", "ref|cpu, cuda", "the poolings' engine"},
+      {"MINIDL_REDUCE_ENGINE", "ref|cpu, cuda", "sum's and mean's engine"},
+      {"MINIDL_OPTIM_ENGINE", "ref|cpu, cuda", "the optimizers' fused updates' engine"},
       // Tuning of the CPU engines.
       {"MINIDL_CONV_LANES", "auto|always|never", "images in the vector lanes of the cpu conv engine (kernels/cpu/conv.cpp)"},
       {"MINIDL_CPU_AVX512", "0", "0: the cpu conv engine uses its AVX2 tiles on an AVX-512 machine"},

@@ -38,4 +38,9 @@ bool streaming_pays(int64_t n, int streams) {
   return parallel_pays(stream_us(n * streams * static_cast<int64_t>(sizeof(T))));
 }
 
+// Loops whose result depends on the split (sums of per-thread partials) split by size alone, at
+// one fixed amount of work, never by a measured time: a run's numbers must not depend on a timing.
+constexpr int64_t kFixedSplitWork = int64_t(1) << 16;
+inline bool fixed_split_pays(int64_t work) { return work > kFixedSplitWork; }
+
 }  // namespace minidl

@@ -12,6 +12,14 @@
 #include "kernels/dispatch.h"
 
 namespace minidl {
+
+// ---- the engine choice: CPU cpu (tuned, the default) or ref; CUDA cuda -------------------------
+EngineChoice& dropout_engine() {
+  static EngineChoice choice("dropout", "MINIDL_DROPOUT_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda});
+  return choice;
+}
+// The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
+#define DROPOUT_ENGINES ref, cpu, cuda
 namespace {
 
 struct DropoutParams {
@@ -25,7 +33,7 @@ Tensor apply(const Tensor& x, const DropoutParams& d) {
   Tensor y = empty_like(x);
   dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(x.device(), dropout_apply<T>)(x.data<T>(), y.data<T>(), x.numel(), d.group, d.p, T(d.scale),
+    MINIDL_CHOSEN_KERNEL(dropout_engine(), x.device(), dropout_apply<T>, DROPOUT_ENGINES)(x.data<T>(), y.data<T>(), x.numel(), d.group, d.p, T(d.scale),
                                                 d.seed, d.offset);
   });
   return y;

@@ -5,6 +5,7 @@
 
 #include "core/random.h"
 #include "core/tensor.h"
+#include "kernels/engine.h"
 #include "kernels/kernel_list.h"
 
 namespace minidl::ops {
@@ -27,5 +28,10 @@ namespace minidl {
   K(dropout_apply, (const T* x, T* y, int64_t n, int64_t group, float p, T scale, uint64_t seed,               \
       uint64_t offset))
 namespace ref { MINIDL_DROPOUT_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/dropout.cpp
+namespace cpu { MINIDL_DROPOUT_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/dropout.cpp (tuned)
 namespace cuda { MINIDL_DROPOUT_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/dropout.cu
+
+// The engine choice of dropout (kernels/engine.h): on CPU tensors cpu (the default) or ref;
+// on CUDA tensors cuda. MINIDL_DROPOUT_ENGINE=ref.
+EngineChoice& dropout_engine();
 }  // namespace minidl

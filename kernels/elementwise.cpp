@@ -11,6 +11,14 @@
 #include "kernels/dispatch.h"
 
 namespace minidl {
+
+// ---- the engine choice: CPU cpu (tuned, the default) or ref; CUDA cuda -------------------------
+EngineChoice& elementwise_engine() {
+  static EngineChoice choice("elementwise", "MINIDL_ELEMENTWISE_ENGINE", {Engine::Cpu, Engine::Ref}, {Engine::Cuda});
+  return choice;
+}
+// The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
+#define ELEMENTWISE_ENGINES ref, cpu, cuda
 namespace {
 
 void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
@@ -24,7 +32,7 @@ Tensor axpby(double alpha, const Tensor& a, double beta, const Tensor& b) {
   Tensor y = empty_like(a);
   dispatch_floating(a.dtype(), "axpby", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(a.device(), axpby<T>)(T(alpha), a.data<T>(), T(beta), b.data<T>(), y.data<T>(), a.numel());
+    MINIDL_CHOSEN_KERNEL(elementwise_engine(), a.device(), axpby<T>, ELEMENTWISE_ENGINES)(T(alpha), a.data<T>(), T(beta), b.data<T>(), y.data<T>(), a.numel());
   });
   return y;
 }
@@ -33,7 +41,7 @@ Tensor affine_raw(const Tensor& x, double scale, double shift) {
   Tensor y = empty_like(x);
   dispatch_floating(x.dtype(), "affine", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(x.device(), affine<T>)(x.data<T>(), T(scale), T(shift), y.data<T>(), x.numel());
+    MINIDL_CHOSEN_KERNEL(elementwise_engine(), x.device(), affine<T>, ELEMENTWISE_ENGINES)(x.data<T>(), T(scale), T(shift), y.data<T>(), x.numel());
   });
   return y;
 }
@@ -42,7 +50,7 @@ Tensor mul_raw(const Tensor& a, const Tensor& b) {
   Tensor y = empty_like(a);
   dispatch_floating(a.dtype(), "mul", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(a.device(), mul<T>)(a.data<T>(), b.data<T>(), y.data<T>(), a.numel());
+    MINIDL_CHOSEN_KERNEL(elementwise_engine(), a.device(), mul<T>, ELEMENTWISE_ENGINES)(a.data<T>(), b.data<T>(), y.data<T>(), a.numel());
   });
   return y;
 }
@@ -82,7 +90,7 @@ struct ReluBackward : Node {
     Tensor dx = empty_like(dy);
     dispatch_floating(dy.dtype(), "relu", [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_KERNEL(dy.device(), relu_bwd<T>)(y.data<T>(), dy.data<T>(), dx.data<T>(), dy.numel());
+      MINIDL_CHOSEN_KERNEL(elementwise_engine(), dy.device(), relu_bwd<T>, ELEMENTWISE_ENGINES)(y.data<T>(), dy.data<T>(), dx.data<T>(), dy.numel());
     });
     return {dx};
   }
@@ -135,7 +143,7 @@ Tensor relu(const Tensor& x) {
   Tensor y = empty_like(x);
   dispatch_floating(x.dtype(), "relu", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(x.device(), relu_fwd<T>)(x.data<T>(), y.data<T>(), x.numel());
+    MINIDL_CHOSEN_KERNEL(elementwise_engine(), x.device(), relu_fwd<T>, ELEMENTWISE_ENGINES)(x.data<T>(), y.data<T>(), x.numel());
   });
   if (needs_grad({x})) {
     auto node = std::make_shared<ReluBackward>();
@@ -149,7 +157,7 @@ void add_(Tensor& a, const Tensor& b, double alpha) {
   check_same_shape("add_", a, b);
   dispatch_floating(a.dtype(), "add_", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(a.device(), axpby<T>)(T(1), a.data<T>(), T(alpha), b.data<T>(), a.data<T>(), a.numel());
+    MINIDL_CHOSEN_KERNEL(elementwise_engine(), a.device(), axpby<T>, ELEMENTWISE_ENGINES)(T(1), a.data<T>(), T(alpha), b.data<T>(), a.data<T>(), a.numel());
   });
 }
 
@@ -157,7 +165,7 @@ void scale_(Tensor& a, double scale) {
   check_same_device_dtype("scale_", {&a});
   dispatch_floating(a.dtype(), "scale_", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_KERNEL(a.device(), affine<T>)(a.data<T>(), T(scale), T(0), a.data<T>(), a.numel());
+    MINIDL_CHOSEN_KERNEL(elementwise_engine(), a.device(), affine<T>, ELEMENTWISE_ENGINES)(a.data<T>(), T(scale), T(0), a.data<T>(), a.numel());
   });
 }
 

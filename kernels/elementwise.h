@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/engine.h"
 #include "kernels/kernel_list.h"
 
 namespace minidl {
@@ -41,6 +42,11 @@ inline Tensor operator-(const Tensor& a) { return ops::affine(a, -1.0, 0.0); }
   K(relu_fwd, (const T* x, T* y, int64_t n))                                                                   \
   K(relu_bwd, (const T* y, const T* dy, T* dx, int64_t n))
 namespace ref { MINIDL_ELEMENTWISE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/elementwise.cpp
+namespace cpu { MINIDL_ELEMENTWISE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/elementwise.cpp (tuned)
 namespace cuda { MINIDL_ELEMENTWISE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/elementwise.cu
 
+
+// The engine choice of elementwise (add, sub, mul, affine, relu) (kernels/engine.h): on CPU tensors cpu (the default) or ref;
+// on CUDA tensors cuda. MINIDL_ELEMENTWISE_ENGINE=ref.
+EngineChoice& elementwise_engine();
 }  // namespace minidl

@@ -7,9 +7,14 @@
 #include "core/env.h"
 #include "core/error.h"
 #include "kernels/conv.h"
+#include "kernels/dropout.h"
+#include "kernels/elementwise.h"
 #include "kernels/linear.h"
 #include "kernels/loss.h"
 #include "kernels/norm.h"
+#include "kernels/optim_update.h"
+#include "kernels/pool.h"
+#include "kernels/reduce.h"
 #include "kernels/softmax.h"
 
 namespace minidl {
@@ -114,9 +119,10 @@ void EngineChoice::reset() {
 }
 
 const std::vector<EngineChoice*>& engine_registry() {
-  static const std::vector<EngineChoice*> all = {&conv_engine(),       &batch_norm_engine(), &group_norm_engine(),
-                                                 &layer_norm_engine(), &gemm_engine(),       &softmax_engine(),
-                                                 &loss_engine()};
+  static const std::vector<EngineChoice*> all = {
+      &conv_engine(), &batch_norm_engine(), &group_norm_engine(), &layer_norm_engine(), &gemm_engine(),
+      &softmax_engine(), &loss_engine(), &elementwise_engine(), &dropout_engine(), &pool_engine(),
+      &reduce_engine(), &optim_update_engine()};
   return all;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/engine.h"
 #include "kernels/kernel_list.h"
 
 namespace minidl {
@@ -32,6 +33,11 @@ void adam_update_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
   K(adam_update, (T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,                   \
       T weight_decay, bool decoupled, T step_size, T bc2_sqrt))
 namespace ref { MINIDL_OPTIM_UPDATE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/optim_update.cpp
+namespace cpu { MINIDL_OPTIM_UPDATE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/optim_update.cpp (tuned)
 namespace cuda { MINIDL_OPTIM_UPDATE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/optim_update.cu
 
+
+// The engine choice of optimizer updates (kernels/engine.h): on CPU tensors cpu (the default) or ref;
+// on CUDA tensors cuda. MINIDL_OPTIM_ENGINE=ref.
+EngineChoice& optim_update_engine();
 }  // namespace minidl

@@ -4,6 +4,7 @@
 
 #include "core/options.h"
 #include "core/tensor.h"
+#include "kernels/engine.h"
 #include "kernels/kernel_list.h"
 
 namespace minidl {
@@ -56,6 +57,11 @@ struct Pool2dGeometry {
   K(adaptive_avg_pool2d_bwd, (const T* dy, T* dx, int64_t planes, int64_t H, int64_t W, int64_t out_h,         \
       int64_t out_w))
 namespace ref { MINIDL_POOL_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/pool.cpp
+namespace cpu { MINIDL_POOL_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/pool.cpp (tuned)
 namespace cuda { MINIDL_POOL_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/pool.cu
 
+
+// The engine choice of pooling (kernels/engine.h): on CPU tensors cpu (the default) or ref;
+// on CUDA tensors cuda. MINIDL_POOL_ENGINE=ref.
+EngineChoice& pool_engine();
 }  // namespace minidl

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/engine.h"
 #include "kernels/kernel_list.h"
 
 namespace minidl {
@@ -24,6 +25,11 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
   K(sum_dim, (const T* x, T* y, int64_t outer, int64_t d, int64_t inner, T scale))                             \
   K(broadcast_dim, (const T* dy, T* dx, int64_t outer, int64_t d, int64_t inner, T scale))
 namespace ref { MINIDL_REDUCE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/reduce.cpp
+namespace cpu { MINIDL_REDUCE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/reduce.cpp (tuned)
 namespace cuda { MINIDL_REDUCE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/reduce.cu
 
+
+// The engine choice of sum / mean (kernels/engine.h): on CPU tensors cpu (the default) or ref;
+// on CUDA tensors cuda. MINIDL_REDUCE_ENGINE=ref.
+EngineChoice& reduce_engine();
 }  // namespace minidl

@@ -185,3 +185,20 @@ TEST_CASE("dropout cuda parity", "[cuda][dropout]") {
     CHECK_CLOSE(xg.grad().to(Device::cpu()), xc.grad(), 1e-4, 1e-6);
   }
 }
+
+TEST_CASE("the tuned dropout engine matches the reference bit for bit", "[dropout][engine]") {
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const Shape& shape : {Shape{3, 5, 7, 3}, Shape{64, 16, 4, 4}, Shape{1, 1, 1, 129}}) {
+      INFO(shape << " " << dt);
+      Generator gx(4);
+      const Tensor x = rand(shape, dt, &gx, -1, 1);
+      for (bool channels : {false, true}) {
+        auto run = [&](Engine e) {
+          const EngineGuard use(dropout_engine(), e);
+          Generator g(9);
+          return values(channels ? ops::dropout2d(x, 0.3, true, &g) : ops::dropout(x, 0.3, true, &g));
+        };
+        CHECK(mismatches(run(Engine::Cpu), run(Engine::Ref)) == 0);
+      }
+    }
+}

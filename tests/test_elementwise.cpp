@@ -75,3 +75,18 @@ TEST_CASE("elementwise cuda parity", "[cuda][elementwise]") {
     if (bc.grad().defined()) CHECK_CLOSE(bg.grad().to(Device::cpu()), bc.grad(), 1e-4, 1e-6);
   }
 }
+
+TEST_CASE("the tuned elementwise engine matches the reference", "[elementwise][engine]") {
+  Generator g(23);
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (int64_t n : {int64_t(1), int64_t(37), int64_t(300007)}) {  // 300,007: split across threads
+      INFO(n << " " << dt);
+      const Tensor a = rand({n}, dt, &g, -2, 2), b = rand({n}, dt, &g, -2, 2);
+      EngineChoice& e = elementwise_engine();
+      check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::add(t[0], t[1]); }, {a, b}, {true, true}, 0, 0);
+      check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::sub(t[0], t[1]); }, {a, b}, {true, true}, 0, 0);
+      check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::mul(t[0], t[1]); }, {a, b}, {true, true}, 0, 0);
+      check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::affine(t[0], 0.5, -1.0); }, {a}, {true}, 0, 0);
+      check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::relu(t[0]); }, {a}, {true}, 0, 0);
+    }
+}

@@ -30,7 +30,7 @@ TEST_CASE("engine defaults", "[engine]") {
   CHECK(batch_norm_engine().active(Device::cpu()) == Engine::Cpu);
   CHECK(group_norm_engine().active(Device::cpu()) == Engine::Cpu);
   CHECK(layer_norm_engine().active(Device::cpu()) == Engine::Cpu);
-  CHECK(engine_registry().size() == 7);
+  CHECK(engine_registry().size() == 12);
   for (EngineChoice* c : engine_registry()) {
     INFO(c->family());
     CHECK(c->active(Device::cpu()) == c->engines(DeviceType::CPU).front());
@@ -137,4 +137,33 @@ TEST_CASE("every engine family and environment variable is documented, and read 
       INFO(e.path().string());
       CHECK(read_source(e.path()).find("getenv(") == std::string::npos);
     }
+}
+
+TEST_CASE("kernels/ref/ stays the plain specification", "[engine][docs]") {
+  // The references are what every engine is tested against and what gradcheck runs on: plain
+  // loops next to the math. Speed work (threading decisions, SIMD pragmas, tiles) belongs in the
+  // tuned engine beside them, kernels/cpu/F.cpp. Allowed: `#pragma omp parallel for`, with
+  // collapse(n), and nothing else from OpenMP.
+  namespace fs = std::filesystem;
+  const fs::path ref = fs::path(MINIDL_SOURCE_DIR) / "kernels/ref";
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(ref)) {
+    if (e.path().extension() != ".cpp") continue;
+    ++files;
+    const std::string src = read_source(e.path());
+    INFO(e.path().string());
+    for (const char* banned : {"parallel_pays", "streaming_pays", "fixed_split_pays", "core/parallel.h", "simd",
+                               "schedule(", "kernels/cpu/", "immintrin", "kTile", "kBlock", "kChunk"})
+      CHECK(src.find(banned) == std::string::npos);
+    std::istringstream lines(src);
+    std::string line;
+    while (std::getline(lines, line)) {
+      const auto at = line.find("#pragma omp");
+      if (at == std::string::npos) continue;
+      const std::string rest = line.substr(at);
+      INFO(line);
+      CHECK((rest == "#pragma omp parallel for" || rest.rfind("#pragma omp parallel for collapse(", 0) == 0));
+    }
+  }
+  CHECK(files >= 11);
 }

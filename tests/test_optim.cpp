@@ -2,6 +2,7 @@
 // Reference values: tests/reference/optim_reference.py (PyTorch 1.13), pasted below.
 #include <catch2/catch.hpp>
 
+#include "core/random.h"
 #include "kernels/optim_update.h"
 #include "optim/adam.h"
 #include "optim/sgd.h"
@@ -101,4 +102,25 @@ TEST_CASE("optim_update cuda parity", "[cuda][optim]") {
                      {0.4946055357475128, -0.9924331530212233, 1.9781787272147273},
                      {0.4944952819296323, -0.9964485851825102, 1.9770550855556943}},
                     Device::cuda(), 1e-12);
+}
+
+TEST_CASE("the tuned optimizer updates match the reference", "[optim][engine]") {
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (int64_t n : {int64_t(5), int64_t(100003)}) {
+      INFO(n << " " << dt);
+      Generator g(31);
+      const Tensor p0 = rand({n}, dt, &g, -1, 1), grad = rand({n}, dt, &g, -1, 1), b0 = rand({n}, dt, &g, -1, 1),
+                   v0 = rand({n}, dt, &g, 0, 1);
+      auto run = [&](Engine e, bool adam) {
+        const EngineGuard use(optim_update_engine(), e);
+        Tensor p = p0.clone(), m = b0.clone(), v = v0.clone();
+        if (adam) ops::adam_update_(p, grad, m, v, 0.01, 0.9, 0.999, 1e-8, 0.1, true, 3);
+        else ops::sgd_update_(p, grad, m, 0.1, 0.9, 0.0, 5e-4, true, false);
+        return std::vector<Tensor>{p, m, v};
+      };
+      for (bool adam : {false, true}) {
+        const auto a = run(Engine::Cpu, adam), b = run(Engine::Ref, adam);
+        for (int k = 0; k < 3; ++k) CHECK_CLOSE(a[k], b[k], 1e-6, 1e-7);
+      }
+    }
 }

@@ -200,3 +200,31 @@ TEST_CASE("adaptive_avg_pool2d cuda parity", "[cuda][pool]") {
     check_cuda_parity(x, [oh = oh, ow = ow](const Tensor& t) { return ops::adaptive_avg_pool2d(t, {oh, ow}); });
   }
 }
+
+TEST_CASE("the tuned pooling engine matches the reference", "[pool][engine]") {
+  // Odd planes and sizes, every window case, ties (integer-valued inputs) and a NaN; float32 and float64.
+  Generator g(21);
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const Shape& shape : {Shape{2, 3, 7, 9}, Shape{1, 5, 11, 6}, Shape{3, 1, 4, 4}}) {
+      INFO(shape << " " << dt);
+      Tensor x = rand(shape, dt, &g, -3, 3);
+      Tensor ties = ops::affine(rand(shape, DType::Float64, &g, 0, 4).to(dt), 1.0, 0.0);
+      {
+        NoGradGuard no_grad;  // integer values: many ties inside a window
+        auto v = values(ties);
+        for (double& e : v) e = std::floor(e);
+        ties = tensor(v, shape, TensorOptions().dtype(dt));
+      }
+      for (const Tensor& in : {x, ties})
+        for (const Pool2dFuncOptions& o : window_cases()) {
+          check_against_ref(pool_engine(), Engine::Cpu, [o](const auto& t) { return ops::max_pool2d(t[0], o); }, {in},
+                            {true}, 0.0, 0.0);
+          check_against_ref(pool_engine(), Engine::Cpu, [o](const auto& t) { return ops::avg_pool2d(t[0], o); }, {in},
+                            {true}, 1e-6, 1e-6);
+        }
+      for (int64_t out : {1, 2, 3, 5})
+        check_against_ref(pool_engine(), Engine::Cpu,
+                          [out](const auto& t) { return ops::adaptive_avg_pool2d(t[0], {out, out}); }, {x}, {true}, 1e-6,
+                          1e-6);
+    }
+}

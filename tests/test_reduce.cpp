@@ -82,3 +82,18 @@ TEST_CASE("reduce cuda: tall-skinny sums and double accumulation", "[cuda][reduc
   CHECK(values(ops::mean(big.view({1 << 20, 4}), 0)) == std::vector<double>(4, static_cast<double>(tenth)));
   CHECK(values(ops::mean(big.view({4, 1 << 20}), 1)) == std::vector<double>(4, static_cast<double>(tenth)));
 }
+
+TEST_CASE("the tuned reduction engine matches the reference", "[reduce][engine]") {
+  Generator g(22);
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const Tensor x = rand({3, 70001}, dt, &g, -1, 1);  // the long-row and threaded paths
+    const Tensor y = rand({5, 7, 9}, dt, &g, -1, 1);
+    const double tol = dt == DType::Float32 ? 1e-6 : 1e-13;
+    check_against_ref(reduce_engine(), Engine::Cpu, [](const auto& t) { return ops::sum(t[0]); }, {x}, {true}, tol, tol);
+    for (int64_t dim : {0, 1, 2})
+      check_against_ref(reduce_engine(), Engine::Cpu, [dim](const auto& t) { return ops::mean(t[0], dim); }, {y},
+                        {true}, tol, tol);
+    check_against_ref(reduce_engine(), Engine::Cpu, [](const auto& t) { return ops::sum(t[0], 1); }, {x}, {true}, tol,
+                      tol);
+  }
+}

@@ -50,6 +50,7 @@
 #include "core/allocator.h"
 #include "core/env.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "kernels/conv.h"
 #include "kernels/cpu/simd.h"
 
@@ -851,7 +852,7 @@ Conv2dShape as_subsampled(Conv2dShape s) {
 // xs[n, c, p, q] = x[n, c, p sh, q sw]
 template <class T>
 void subsample(const Conv2dShape& s, const T* x, T* xs) {
-#pragma omp parallel for schedule(static) if (s.N * s.C * s.P * s.Q > (int64_t(1) << 16))
+#pragma omp parallel for schedule(static) if (streaming_pays<T>(s.N * s.C * s.P * s.Q, 2))
   for (int64_t nc = 0; nc < s.N * s.C; ++nc)
     for (int64_t p = 0; p < s.P; ++p) {
       const T* src = x + (nc * s.H + p * s.stride_h) * s.W;

@@ -16,7 +16,7 @@ template <class T>
 void augment_fwd(const uint8_t* src, const AugmentParam* params, T* out, int64_t n, const AugmentConfig& cfg) {
   const int C = cfg.channels, H = cfg.height, W = cfg.width, S = cfg.hole_size;
   const int64_t plane = static_cast<int64_t>(H) * W;
-#pragma omp parallel for schedule(static) if (n * plane * C > (1 << 15))
+#pragma omp parallel for
   for (int64_t i = 0; i < n; ++i) {
     const AugmentParam p = params[i];
     // The hole, clipped at the border (empty when S == 0).

@@ -15,7 +15,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   // op(A)(i, k) and op(B)(k, j) as stored: A is [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]).
   auto a = [&](int64_t i, int64_t k) { return trans_a ? A[k * lda + i] : A[i * lda + k]; };
   auto b = [&](int64_t k, int64_t j) { return trans_b ? B[j * ldb + k] : B[k * ldb + j]; };
-#pragma omp parallel for if (M * N * K > (1 << 16))
+#pragma omp parallel for
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       double acc = 0.0;
@@ -27,24 +27,22 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 
 template <class T>
 void bias_add(T* y, const T* b, int64_t outer, int64_t C, int64_t inner) {
-#pragma omp parallel for collapse(2) if (outer * C * inner > (1 << 16))
+#pragma omp parallel for collapse(2)
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t c = 0; c < C; ++c) {
       T* row = y + (o * C + c) * inner;
       const T bc = b[c];
-#pragma omp simd
       for (int64_t i = 0; i < inner; ++i) row[i] += bc;
     }
 }
 
 template <class T>
 void bias_bwd(const T* dy, T* db, int64_t outer, int64_t C, int64_t inner) {
-#pragma omp parallel for if (outer * C * inner > (1 << 16))
+#pragma omp parallel for
   for (int64_t c = 0; c < C; ++c) {
     double acc = 0.0;
     for (int64_t o = 0; o < outer; ++o) {
       const T* row = dy + (o * C + c) * inner;
-#pragma omp simd reduction(+ : acc)
       for (int64_t i = 0; i < inner; ++i) acc += row[i];
     }
     db[c] = static_cast<T>(acc);

@@ -53,7 +53,6 @@ void cross_entropy_fwd(const T* logits, const int64_t* target, T* loss, T* lse, 
   if (bad_label(target, N, C, status)) return;
   const double eps = smoothing;
   double total = 0.0;
-#pragma omp parallel for reduction(+ : total) if (N * C > (1 << 14))
   for (int64_t n = 0; n < N; ++n) {
     const T* x = logits + n * C;
     double m = x[0], sum_x = 0.0;
@@ -74,7 +73,7 @@ template <class T>
 void cross_entropy_bwd(const T* logits, const int64_t* target, const T* lse, const T* dloss, T* dlogits, int64_t N,
                        int64_t C, T smoothing) {
   const double g = static_cast<double>(dloss[0]) / static_cast<double>(N), eps = smoothing;
-#pragma omp parallel for if (N * C > (1 << 14))
+#pragma omp parallel for
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) {
       const double q = (c == target[n] ? 1.0 - eps : 0.0) + eps / static_cast<double>(C);

@@ -38,8 +38,9 @@
 // xhat, and with no cancellation.
 //
 // Saved for backward (by the XxxBackward nodes in kernels/norm.cpp): x, gamma, mean, invstd.
-// Parallel (OpenMP) over the independent sets: channels for batch_norm, (n, g) rows for
-// group_norm, rows for layer_norm. Each set is walked several times while it is still in cache.
+// Plain loops, in double; OpenMP over the independent sets: channels for batch_norm, (n, g) rows
+// for group_norm, rows (and, for dgamma / dbeta, columns) for layer_norm. kernels/cpu/norm.cpp is
+// the tuned engine.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -49,14 +50,11 @@
 namespace minidl::ref {
 namespace {
 
-constexpr int64_t kParallelWork = 1 << 15;  // below this many elements, threads cost more than they save
-constexpr int64_t kColumnBlock = 256;       // layer_norm dgamma / dbeta: columns per task
 
 // sum_i p[i] over n contiguous values, in double.
 template <class T>
 double sum(const T* p, int64_t n) {
   double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
   for (int64_t i = 0; i < n; ++i) acc += p[i];
   return acc;
 }
@@ -65,7 +63,6 @@ double sum(const T* p, int64_t n) {
 template <class T>
 double sum_sq_dev(const T* p, int64_t n, double mean) {
   double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
   for (int64_t i = 0; i < n; ++i) {
     const double d = static_cast<double>(p[i]) - mean;
     acc += d * d;
@@ -77,7 +74,6 @@ double sum_sq_dev(const T* p, int64_t n, double mean) {
 template <class T>
 void sum_dy_dyxmu(const T* dy, const T* x, int64_t n, double mean, double& sum_dy, double& sum_dy_xmu) {
   double a = 0.0, b = 0.0;
-#pragma omp simd reduction(+ : a, b)
   for (int64_t i = 0; i < n; ++i) {
     a += dy[i];
     b += static_cast<double>(dy[i]) * (static_cast<double>(x[i]) - mean);
@@ -89,7 +85,6 @@ void sum_dy_dyxmu(const T* dy, const T* x, int64_t n, double mean, double& sum_d
 // y = (x - mean) * scale + shift over n contiguous values (scale = gamma * invstd, shift = beta).
 template <class T>
 void normalize(const T* x, T* y, int64_t n, T mean, T scale, T shift) {
-#pragma omp simd
   for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * scale + shift;
 }
 
@@ -101,7 +96,7 @@ template <class T>
 void batch_norm_fwd_train(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, T* running_mean,
                           T* running_var, int64_t N, int64_t C, int64_t S, double momentum, double eps) {
   const int64_t m = N * S;  // values per channel
-#pragma omp parallel for if (N * C * S > kParallelWork)
+#pragma omp parallel for
   for (int64_t c = 0; c < C; ++c) {
     // Channel c is N planes of S contiguous values: x[n, c, :] starts at (n * C + c) * S.
     double total = 0.0;
@@ -134,7 +129,7 @@ void batch_norm_fwd_eval(const T* x, const T* gamma, const T* beta, const T* run
     invstd[c] = static_cast<T>(1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps));
   }
   // Every (n, c) plane is independent now that the statistics are known.
-#pragma omp parallel for collapse(2) if (N * C * S > kParallelWork)
+#pragma omp parallel for collapse(2)
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) {
       const int64_t off = (n * C + c) * S;
@@ -147,7 +142,7 @@ template <class T>
 void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx, T* dgamma,
                     T* dbeta, int64_t N, int64_t C, int64_t S, bool training) {
   const int64_t m = N * S;
-#pragma omp parallel for if (N * C * S > kParallelWork)
+#pragma omp parallel for
   for (int64_t c = 0; c < C; ++c) {
     const double mu = mean[c], istd = invstd[c];
     // dbeta = sum dy, dgamma = sum dy * xhat (also what dx needs in training mode).
@@ -171,7 +166,6 @@ void batch_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
       const T* dyp = dy + off;
       const T* xp = x + off;
       T* dxp = dx + off;
-#pragma omp simd
       for (int64_t i = 0; i < S; ++i) {
         const T xhat = (xp[i] - mu_t) * istd_t;
         dxp[i] = k * (dyp[i] - mean_dy - xhat * mean_dy_xhat);
@@ -187,7 +181,7 @@ void group_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T*
                     int64_t S, int64_t G, double eps) {
   const int64_t D = C / G;  // channels per group
   const int64_t m = D * S;  // values per (n, g): contiguous, since the group's channels are adjacent
-#pragma omp parallel for if (N * C * S > kParallelWork)
+#pragma omp parallel for
   for (int64_t r = 0; r < N * G; ++r) {  // r = n * G + g
     const T* xr = x + r * m;
     const double mu = sum(xr, m) / static_cast<double>(m);
@@ -210,7 +204,7 @@ void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
   const int64_t D = C / G, m = D * S;
   // Per (n, c) plane: sum_dy[n, c] = sum_s dy,  sum_dy_xhat[n, c] = sum_s dy * xhat.
   std::vector<double> sum_dy(static_cast<size_t>(N * C)), sum_dy_xhat(static_cast<size_t>(N * C));
-#pragma omp parallel for if (N * C * S > kParallelWork)
+#pragma omp parallel for
   for (int64_t r = 0; r < N * G; ++r) {  // r = n * G + g
     const int64_t n = r / G, g = r % G;
     const double mu = mean[r], istd = invstd[r];
@@ -237,7 +231,6 @@ void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
       const T* xp = x + plane;
       T* dxp = dx + plane;
       // dx = invstd * (gamma[c] * dy - mean(dxhat) - xhat * mean(dxhat * xhat))
-#pragma omp simd
       for (int64_t i = 0; i < S; ++i) {
         const T xhat = (xp[i] - mu_t) * istd_t;
         dxp[i] = istd_t * (gc * dyp[i] - mean_dxhat - xhat * mean_dxhat_xhat);
@@ -262,7 +255,7 @@ void group_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
 template <class T>
 void layer_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* invstd, int64_t M, int64_t D,
                     double eps) {
-#pragma omp parallel for if (M * D > kParallelWork)
+#pragma omp parallel for
   for (int64_t r = 0; r < M; ++r) {
     const T* xr = x + r * D;
     T* yr = y + r * D;
@@ -272,7 +265,6 @@ void layer_norm_fwd(const T* x, const T* gamma, const T* beta, T* y, T* mean, T*
     mean[r] = static_cast<T>(mu);
     invstd[r] = static_cast<T>(istd);
     const T mu_t = static_cast<T>(mu), istd_t = static_cast<T>(istd);
-#pragma omp simd
     for (int64_t d = 0; d < D; ++d) {
       const T xhat = (xr[d] - mu_t) * istd_t;
       yr[d] = (gamma ? gamma[d] : T(1)) * xhat + (beta ? beta[d] : T(0));
@@ -284,7 +276,7 @@ template <class T>
 void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, const T* invstd, T* dx, T* dgamma,
                     T* dbeta, int64_t M, int64_t D) {
   if (dx) {
-#pragma omp parallel for if (M * D > kParallelWork)
+#pragma omp parallel for
     for (int64_t r = 0; r < M; ++r) {
       const T* dyr = dy + r * D;
       const T* xr = x + r * D;
@@ -292,7 +284,6 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
       const double mu = mean[r], istd = invstd[r];
       // Row sums of dxhat = gamma[d] * dy and of dxhat * (x - mean), for (*).
       double s_dxhat = 0.0, s_dxhat_xmu = 0.0;
-#pragma omp simd reduction(+ : s_dxhat, s_dxhat_xmu)
       for (int64_t d = 0; d < D; ++d) {
         const double dxhat = static_cast<double>(gamma ? gamma[d] : T(1)) * dyr[d];
         s_dxhat += dxhat;
@@ -301,7 +292,6 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
       const T mean_dxhat = static_cast<T>(s_dxhat / static_cast<double>(D));
       const T mean_dxhat_xhat = static_cast<T>(s_dxhat_xmu * istd / static_cast<double>(D));
       const T mu_t = static_cast<T>(mu), istd_t = static_cast<T>(istd);
-#pragma omp simd
       for (int64_t d = 0; d < D; ++d) {
         const T xhat = (xr[d] - mu_t) * istd_t;
         const T dxhat = (gamma ? gamma[d] : T(1)) * dyr[d];
@@ -310,27 +300,17 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
     }
   }
   if (!dgamma && !dbeta) return;
-  // dgamma[d] = sum_r dy[r, d] * xhat[r, d],  dbeta[d] = sum_r dy[r, d]: column sums, so each
-  // task owns a block of columns and walks all rows (the inner loop stays contiguous).
-  const int64_t blocks = (D + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for if (M * D > kParallelWork)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t d0 = b * kColumnBlock, width = std::min(kColumnBlock, D - d0);
-    double dg[kColumnBlock] = {}, db[kColumnBlock] = {};
+  // dgamma[d] = sum_r dy[r, d] * xhat[r, d],  dbeta[d] = sum_r dy[r, d]: column sums.
+#pragma omp parallel for
+  for (int64_t d = 0; d < D; ++d) {
+    double dg = 0.0, db = 0.0;
     for (int64_t r = 0; r < M; ++r) {
-      const T* dyr = dy + r * D + d0;
-      const T* xr = x + r * D + d0;
-      const double mu = mean[r], istd = invstd[r];
-#pragma omp simd
-      for (int64_t j = 0; j < width; ++j) {
-        db[j] += dyr[j];
-        dg[j] += static_cast<double>(dyr[j]) * (static_cast<double>(xr[j]) - mu) * istd;
-      }
+      const double g = dy[r * D + d];
+      db += g;
+      dg += g * (static_cast<double>(x[r * D + d]) - mean[r]) * invstd[r];
     }
-    for (int64_t j = 0; j < width; ++j) {
-      if (dgamma) dgamma[d0 + j] = static_cast<T>(dg[j]);
-      if (dbeta) dbeta[d0 + j] = static_cast<T>(db[j]);
-    }
+    if (dgamma) dgamma[d] = static_cast<T>(dg);
+    if (dbeta) dbeta[d] = static_cast<T>(db);
   }
 }
 

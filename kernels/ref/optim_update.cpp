@@ -1,5 +1,5 @@
-// The optimizer-update reference (runs on the CPU; formulas in kernels/optim_update.h). One
-// fused loop per parameter.
+// The optimizer-update reference (runs on the CPU; formulas in kernels/optim_update.h): one plain
+// loop per parameter; kernels/cpu/optim_update.cpp is the same loop, vectorized and threaded.
 #include <cmath>
 
 #include "kernels/optim_update.h"
@@ -9,7 +9,6 @@ namespace minidl::ref {
 template <class T>
 void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T dampening, T weight_decay, bool nesterov,
                 bool first_step) {
-#pragma omp parallel for simd if (parallel : n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     T g = grad[i] + weight_decay * p[i];
     if (momentum != T(0)) {
@@ -23,7 +22,6 @@ void sgd_update(T* p, const T* grad, T* buf, int64_t n, T lr, T momentum, T damp
 template <class T>
 void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps, T weight_decay,
                  bool decoupled, T step_size, T bc2_sqrt) {
-#pragma omp parallel for simd if (parallel : n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     T g = grad[i];
     if (decoupled) p[i] *= T(1) - lr * weight_decay;

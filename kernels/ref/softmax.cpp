@@ -20,7 +20,7 @@ namespace {
 // fn(row pointer offset) for every row (o, i); a row's element k is at offset + k * inner.
 template <class Fn>
 void for_each_row(int64_t outer, int64_t inner, const Fn& fn) {
-#pragma omp parallel for collapse(2) if (outer * inner > 64)
+#pragma omp parallel for collapse(2)
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) fn(o, i);
 }
