@@ -11,6 +11,7 @@
 #include "core/autograd.h"
 #include "core/random.h"
 #include "kernels/conv.h"
+#include "kernels/cpu/conv_path.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
 #include "gradcheck.h"
@@ -315,3 +316,59 @@ void gradcheck_conv_on_cuda(Engine engine) {
 TEST_CASE("conv2d cuda gradcheck float64", "[cuda][conv][gradcheck]") { gradcheck_conv_on_cuda(Engine::Cuda); }
 
 TEST_CASE("conv2d cudnn gradcheck float64", "[cuda][conv][gradcheck][cudnn]") { gradcheck_conv_on_cuda(Engine::Cudnn); }
+
+namespace {
+// A conv shape from (N, C, H, W), K, a square kernel, stride, padding and groups.
+Conv2dShape conv_shape(int64_t N, int64_t C, int64_t H, int64_t K, int64_t k, int64_t stride, int64_t pad,
+                       int64_t groups = 1) {
+  Conv2dShape s;
+  s.N = N, s.C = C, s.H = s.W = H, s.K = K, s.R = s.S = k, s.stride_h = s.stride_w = stride, s.pad_h = s.pad_w = pad;
+  s.groups = groups;
+  s.P = s.Q = (H + 2 * pad - k) / stride + 1;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("the cpu conv engine's path per shape class", "[conv][engine]") {
+  using namespace cpu::conv_detail;
+  struct Restore {
+    cpu::ConvLanes before = cpu::conv_lanes();  // MINIDL_CONV_LANES may have set it
+    ~Restore() { cpu::set_conv_lanes(before); }
+  } restore;
+  cpu::set_conv_lanes(cpu::ConvLanes::Auto);
+  auto path = [](const Conv2dShape& s, ConvPass pass) { return choose_path(s, pass, 4, 8, 2); };  // float, 2 threads
+  // A strided 1x1 without padding (skipnet48k's downsampler): stride 1 on the subsampled image;
+  // its backward data runs by phases.
+  const Conv2dShape down = conv_shape(128, 8, 32, 16, 1, 2, 0);
+  CHECK(path(down, ConvPass::Forward).subsampled);
+  CHECK(path(down, ConvPass::BackwardWeight).subsampled);
+  CHECK(path(down, ConvPass::BackwardData).phases);
+  CHECK_FALSE(path(down, ConvPass::BackwardData).lanes);
+  // A strided 3x3: no subsampling, no lanes (they are for stride 1).
+  const Conv2dShape strided = conv_shape(128, 16, 16, 16, 3, 2, 1);
+  CHECK_FALSE(path(strided, ConvPass::Forward).subsampled);
+  CHECK_FALSE(path(strided, ConvPass::Forward).lanes);
+  // Small maps at stride 1: images in the lanes (5x5 and 10x10 outputs fill few pixel lanes)...
+  CHECK(path(conv_shape(128, 32, 5, 32, 3, 1, 1), ConvPass::Forward).lanes);
+  CHECK(path(conv_shape(128, 32, 10, 32, 3, 1, 1), ConvPass::BackwardData).lanes);
+  // ... not on 8x8, 16x16 or 32x32 maps, whose rows fill the vectors.
+  CHECK_FALSE(path(conv_shape(128, 16, 8, 16, 3, 1, 1), ConvPass::Forward).lanes);
+  CHECK_FALSE(path(conv_shape(128, 8, 32, 8, 3, 1, 1), ConvPass::Forward).lanes);
+  // Backward weight: lanes for 3x3 kernels with 16 or more channels, at any map size; not for
+  // depthwise or 3-channel inputs.
+  CHECK(path(conv_shape(128, 16, 16, 16, 3, 1, 1), ConvPass::BackwardWeight).lanes);
+  CHECK(path(conv_shape(128, 32, 8, 32, 3, 1, 1), ConvPass::BackwardWeight).lanes);
+  CHECK_FALSE(path(conv_shape(128, 48, 16, 48, 3, 1, 1, 48), ConvPass::BackwardWeight).lanes);
+  CHECK_FALSE(path(conv_shape(128, 3, 32, 8, 3, 1, 1), ConvPass::BackwardWeight).lanes);
+  // Huge lane groups are refused (a group's copies would not fit a cache: 64 channels at 224 x 224).
+  cpu::set_conv_lanes(cpu::ConvLanes::Auto);
+  CHECK_FALSE(path(conv_shape(16, 64, 224, 64, 3, 1, 1), ConvPass::BackwardWeight).lanes);
+  // Threads only past ConvTuning::kParallelMinMacs multiply-adds.
+  CHECK_FALSE(path(conv_shape(1, 3, 4, 3, 3, 1, 1), ConvPass::Forward).parallel);
+  CHECK(path(conv_shape(128, 8, 32, 8, 3, 1, 1), ConvPass::Forward).parallel);
+  // The overrides.
+  cpu::set_conv_lanes(cpu::ConvLanes::Always);
+  CHECK(path(conv_shape(128, 8, 32, 8, 3, 1, 1), ConvPass::Forward).lanes);
+  cpu::set_conv_lanes(cpu::ConvLanes::Never);
+  CHECK_FALSE(path(conv_shape(128, 32, 5, 32, 3, 1, 1), ConvPass::Forward).lanes);
+}
