@@ -20,6 +20,8 @@ EngineChoice& dropout_engine() {
 }
 // The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
 #define DROPOUT_ENGINES ref, cpu, cuda
+// The active engine's function fn (e.g. relu_fwd<T>) for tensors on `device`.
+#define DROPOUT_KERNEL(device, fn) MINIDL_CHOSEN_KERNEL(dropout_engine(), device, fn, DROPOUT_ENGINES)
 namespace {
 
 struct DropoutParams {
@@ -33,8 +35,8 @@ Tensor apply(const Tensor& x, const DropoutParams& d) {
   Tensor y = empty_like(x);
   dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(dropout_engine(), x.device(), dropout_apply<T>, DROPOUT_ENGINES)(x.data<T>(), y.data<T>(), x.numel(), d.group, d.p, T(d.scale),
-                                                d.seed, d.offset);
+    DROPOUT_KERNEL(x.device(), dropout_apply<T>)(x.data<T>(), y.data<T>(), x.numel(), d.group, d.p, T(d.scale),
+                                                 d.seed, d.offset);
   });
   return y;
 }

@@ -31,7 +31,7 @@ namespace ref { MINIDL_DROPOUT_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref
 namespace cpu { MINIDL_DROPOUT_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/dropout.cpp (tuned)
 namespace cuda { MINIDL_DROPOUT_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/dropout.cu
 
-// The engine choice of dropout (kernels/engine.h): on CPU tensors cpu (the default) or ref;
-// on CUDA tensors cuda. MINIDL_DROPOUT_ENGINE=ref.
+// The engine choice of dropout and dropout2d (kernels/dropout.cpp; see kernels/engine.h): on CPU tensors cpu
+// (the default) or ref; on CUDA tensors cuda. MINIDL_DROPOUT_ENGINE=ref.
 EngineChoice& dropout_engine();
 }  // namespace minidl

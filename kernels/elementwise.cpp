@@ -5,6 +5,7 @@
 //   y = a * b:          da = dy * b,         db = dy * a
 //   y = x * s + t:      dx = dy * s
 //   y = relu(x):        dx = dy * [y > 0]
+//   y = silu(x):        dx = dy * s (1 + x (1 - s)),  s = sigmoid(x)   (saves x)
 #include "kernels/elementwise.h"
 
 #include "core/autograd.h"
@@ -19,6 +20,8 @@ EngineChoice& elementwise_engine() {
 }
 // The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
 #define ELEMENTWISE_ENGINES ref, cpu, cuda
+// The active engine's function fn (e.g. relu_fwd<T>) for tensors on `device`.
+#define ELEMENTWISE_KERNEL(device, fn) MINIDL_CHOSEN_KERNEL(elementwise_engine(), device, fn, ELEMENTWISE_ENGINES)
 namespace {
 
 void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
@@ -32,7 +35,7 @@ Tensor axpby(double alpha, const Tensor& a, double beta, const Tensor& b) {
   Tensor y = empty_like(a);
   dispatch_floating(a.dtype(), "axpby", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(elementwise_engine(), a.device(), axpby<T>, ELEMENTWISE_ENGINES)(T(alpha), a.data<T>(), T(beta), b.data<T>(), y.data<T>(), a.numel());
+    ELEMENTWISE_KERNEL(a.device(), axpby<T>)(T(alpha), a.data<T>(), T(beta), b.data<T>(), y.data<T>(), a.numel());
   });
   return y;
 }
@@ -41,7 +44,7 @@ Tensor affine_raw(const Tensor& x, double scale, double shift) {
   Tensor y = empty_like(x);
   dispatch_floating(x.dtype(), "affine", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(elementwise_engine(), x.device(), affine<T>, ELEMENTWISE_ENGINES)(x.data<T>(), T(scale), T(shift), y.data<T>(), x.numel());
+    ELEMENTWISE_KERNEL(x.device(), affine<T>)(x.data<T>(), T(scale), T(shift), y.data<T>(), x.numel());
   });
   return y;
 }
@@ -50,7 +53,7 @@ Tensor mul_raw(const Tensor& a, const Tensor& b) {
   Tensor y = empty_like(a);
   dispatch_floating(a.dtype(), "mul", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(elementwise_engine(), a.device(), mul<T>, ELEMENTWISE_ENGINES)(a.data<T>(), b.data<T>(), y.data<T>(), a.numel());
+    ELEMENTWISE_KERNEL(a.device(), mul<T>)(a.data<T>(), b.data<T>(), y.data<T>(), a.numel());
   });
   return y;
 }
@@ -90,11 +93,25 @@ struct ReluBackward : Node {
     Tensor dx = empty_like(dy);
     dispatch_floating(dy.dtype(), "relu", [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_CHOSEN_KERNEL(elementwise_engine(), dy.device(), relu_bwd<T>, ELEMENTWISE_ENGINES)(y.data<T>(), dy.data<T>(), dx.data<T>(), dy.numel());
+      ELEMENTWISE_KERNEL(dy.device(), relu_bwd<T>)(y.data<T>(), dy.data<T>(), dx.data<T>(), dy.numel());
     });
     return {dx};
   }
   void release_saved() override { y = Tensor(); }
+};
+
+struct SiluBackward : Node {
+  Tensor x;  // the input, detached
+  std::string name() const override { return "SiluBackward"; }
+  std::vector<Tensor> backward(const Tensor& dy) override {
+    Tensor dx = empty_like(dy);
+    dispatch_floating(dy.dtype(), "silu", [&](auto tag) {
+      using T = decltype(tag);
+      ELEMENTWISE_KERNEL(dy.device(), silu_bwd<T>)(x.data<T>(), dy.data<T>(), dx.data<T>(), dy.numel());
+    });
+    return {dx};
+  }
+  void release_saved() override { x = Tensor(); }
 };
 
 Tensor add_or_sub(const char* op, const Tensor& a, const Tensor& b, double beta) {
@@ -143,7 +160,7 @@ Tensor relu(const Tensor& x) {
   Tensor y = empty_like(x);
   dispatch_floating(x.dtype(), "relu", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(elementwise_engine(), x.device(), relu_fwd<T>, ELEMENTWISE_ENGINES)(x.data<T>(), y.data<T>(), x.numel());
+    ELEMENTWISE_KERNEL(x.device(), relu_fwd<T>)(x.data<T>(), y.data<T>(), x.numel());
   });
   if (needs_grad({x})) {
     auto node = std::make_shared<ReluBackward>();
@@ -153,11 +170,26 @@ Tensor relu(const Tensor& x) {
   return y;
 }
 
+Tensor silu(const Tensor& x) {
+  check_same_device_dtype("silu", {&x});
+  Tensor y = empty_like(x);
+  dispatch_floating(x.dtype(), "silu", [&](auto tag) {
+    using T = decltype(tag);
+    ELEMENTWISE_KERNEL(x.device(), silu_fwd<T>)(x.data<T>(), y.data<T>(), x.numel());
+  });
+  if (needs_grad({x})) {
+    auto node = std::make_shared<SiluBackward>();
+    node->x = x.detach();
+    connect(y, node, {x});
+  }
+  return y;
+}
+
 void add_(Tensor& a, const Tensor& b, double alpha) {
   check_same_shape("add_", a, b);
   dispatch_floating(a.dtype(), "add_", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(elementwise_engine(), a.device(), axpby<T>, ELEMENTWISE_ENGINES)(T(1), a.data<T>(), T(alpha), b.data<T>(), a.data<T>(), a.numel());
+    ELEMENTWISE_KERNEL(a.device(), axpby<T>)(T(1), a.data<T>(), T(alpha), b.data<T>(), a.data<T>(), a.numel());
   });
 }
 
@@ -165,7 +197,7 @@ void scale_(Tensor& a, double scale) {
   check_same_device_dtype("scale_", {&a});
   dispatch_floating(a.dtype(), "scale_", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(elementwise_engine(), a.device(), affine<T>, ELEMENTWISE_ENGINES)(a.data<T>(), T(scale), T(0), a.data<T>(), a.numel());
+    ELEMENTWISE_KERNEL(a.device(), affine<T>)(a.data<T>(), T(scale), T(0), a.data<T>(), a.numel());
   });
 }
 

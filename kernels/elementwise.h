@@ -1,4 +1,4 @@
-// Elementwise ops: add, sub, mul, scalar affine (x * a + b), relu; and in-place helpers the
+// Elementwise ops: add, sub, mul, scalar affine (x * a + b), relu, silu; and in-place helpers the
 // engine and the optimizers use. Shapes must match exactly: minidl does not broadcast (the ops
 // that need a per-channel term, like bias and norm affine, do it inside their own kernels).
 #pragma once
@@ -16,6 +16,7 @@ Tensor sub(const Tensor& a, const Tensor& b);   // a - b
 Tensor mul(const Tensor& a, const Tensor& b);   // a * b (elementwise)
 Tensor affine(const Tensor& x, double scale, double shift);  // x * scale + shift
 Tensor relu(const Tensor& x);                   // max(x, 0)
+Tensor silu(const Tensor& x);                   // x * sigmoid(x) (PyTorch's SiLU, also called swish)
 
 // In place, no autograd (for the engine's accumulation and optimizer updates): a += alpha * b.
 void add_(Tensor& a, const Tensor& b, double alpha = 1.0);
@@ -40,13 +41,14 @@ inline Tensor operator-(const Tensor& a) { return ops::affine(a, -1.0, 0.0); }
   K(mul, (const T* a, const T* b, T* y, int64_t n))                                                            \
   K(affine, (const T* x, T scale, T shift, T* y, int64_t n))                                                   \
   K(relu_fwd, (const T* x, T* y, int64_t n))                                                                   \
-  K(relu_bwd, (const T* y, const T* dy, T* dx, int64_t n))
+  K(relu_bwd, (const T* y, const T* dy, T* dx, int64_t n))                                                     \
+  K(silu_fwd, (const T* x, T* y, int64_t n))                                                                   \
+  K(silu_bwd, (const T* x, const T* dy, T* dx, int64_t n))
 namespace ref { MINIDL_ELEMENTWISE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/elementwise.cpp
 namespace cpu { MINIDL_ELEMENTWISE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/elementwise.cpp (tuned)
 namespace cuda { MINIDL_ELEMENTWISE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/elementwise.cu
 
-
-// The engine choice of elementwise (add, sub, mul, affine, relu) (kernels/engine.h): on CPU tensors cpu (the default) or ref;
-// on CUDA tensors cuda. MINIDL_ELEMENTWISE_ENGINE=ref.
+// The engine choice of the elementwise ops (kernels/elementwise.cpp; see kernels/engine.h): on CPU
+// tensors cpu (the default) or ref; on CUDA tensors cuda. MINIDL_ELEMENTWISE_ENGINE=ref.
 EngineChoice& elementwise_engine();
 }  // namespace minidl

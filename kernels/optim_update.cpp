@@ -15,6 +15,8 @@ EngineChoice& optim_update_engine() {
 }  // namespace minidl
 // The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
 #define OPTIM_ENGINES ref, cpu, cuda
+// The active engine's function fn (e.g. relu_fwd<T>) for tensors on `device`.
+#define OPTIM_KERNEL(device, fn) MINIDL_CHOSEN_KERNEL(optim_update_engine(), device, fn, OPTIM_ENGINES)
 
 namespace minidl::ops {
 namespace {
@@ -32,9 +34,10 @@ void sgd_update_(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, dou
   if (momentum != 0.0) check_like("sgd_update_", param, momentum_buffer, "momentum_buffer");
   dispatch_floating(param.dtype(), "sgd_update_", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(optim_update_engine(), param.device(), sgd_update<T>, OPTIM_ENGINES)(param.data<T>(), grad.data<T>(),
-                                                 momentum != 0.0 ? momentum_buffer.data<T>() : nullptr, param.numel(),
-                                                 T(lr), T(momentum), T(dampening), T(weight_decay), nesterov, first_step);
+    OPTIM_KERNEL(param.device(), sgd_update<T>)(param.data<T>(), grad.data<T>(),
+                                                momentum != 0.0 ? momentum_buffer.data<T>() : nullptr, param.numel(),
+                                                T(lr), T(momentum), T(dampening), T(weight_decay), nesterov,
+                                                first_step);
   });
 }
 
@@ -49,9 +52,9 @@ void adam_update_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
   const double bc2_sqrt = std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step)));
   dispatch_floating(param.dtype(), "adam_update_", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(optim_update_engine(), param.device(), adam_update<T>, OPTIM_ENGINES)(param.data<T>(), grad.data<T>(), exp_avg.data<T>(),
-                                                  exp_avg_sq.data<T>(), param.numel(), T(lr), T(beta1), T(beta2), T(eps),
-                                                  T(weight_decay), decoupled, T(step_size), T(bc2_sqrt));
+    OPTIM_KERNEL(param.device(), adam_update<T>)(param.data<T>(), grad.data<T>(), exp_avg.data<T>(),
+                                                 exp_avg_sq.data<T>(), param.numel(), T(lr), T(beta1), T(beta2),
+                                                 T(eps), T(weight_decay), decoupled, T(step_size), T(bc2_sqrt));
   });
 }
 

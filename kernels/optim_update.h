@@ -36,8 +36,7 @@ namespace ref { MINIDL_OPTIM_UPDATE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernel
 namespace cpu { MINIDL_OPTIM_UPDATE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/optim_update.cpp (tuned)
 namespace cuda { MINIDL_OPTIM_UPDATE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/optim_update.cu
 
-
-// The engine choice of optimizer updates (kernels/engine.h): on CPU tensors cpu (the default) or ref;
-// on CUDA tensors cuda. MINIDL_OPTIM_ENGINE=ref.
+// The engine choice of the optimizer updates (kernels/optim_update.cpp; see kernels/engine.h): on CPU tensors cpu
+// (the default) or ref; on CUDA tensors cuda. MINIDL_OPTIM_ENGINE=ref.
 EngineChoice& optim_update_engine();
 }  // namespace minidl

@@ -25,6 +25,8 @@ EngineChoice& pool_engine() {
 }
 // The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
 #define POOL_ENGINES ref, cpu, cuda
+// The active engine's function fn (e.g. relu_fwd<T>) for tensors on `device`.
+#define POOL_KERNEL(device, fn) MINIDL_CHOSEN_KERNEL(pool_engine(), device, fn, POOL_ENGINES)
 namespace {
 
 // Checks x and the window, and returns the geometry of the call (PyTorch's rules: floor output
@@ -66,8 +68,8 @@ struct MaxPool2dBackward : Node {
     Tensor dx = empty(input_shape, dy.options());
     dispatch_floating(dy.dtype(), "max_pool2d", [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_CHOSEN_KERNEL(pool_engine(), dy.device(), max_pool2d_bwd<T>, POOL_ENGINES)(dy.data<T>(), static_cast<const int32_t*>(argmax->data()),
-                                                    dx.data<T>(), g);
+      POOL_KERNEL(dy.device(), max_pool2d_bwd<T>)(dy.data<T>(), static_cast<const int32_t*>(argmax->data()),
+                                                  dx.data<T>(), g);
     });
     return {dx};
   }
@@ -82,7 +84,7 @@ struct AvgPool2dBackward : Node {
     Tensor dx = empty(input_shape, dy.options());
     dispatch_floating(dy.dtype(), "avg_pool2d", [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_CHOSEN_KERNEL(pool_engine(), dy.device(), avg_pool2d_bwd<T>, POOL_ENGINES)(dy.data<T>(), dx.data<T>(), g);
+      POOL_KERNEL(dy.device(), avg_pool2d_bwd<T>)(dy.data<T>(), dx.data<T>(), g);
     });
     return {dx};
   }
@@ -97,8 +99,8 @@ struct AdaptiveAvgPool2dBackward : Node {
     const Shape& s = input_shape;
     dispatch_floating(dy.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_CHOSEN_KERNEL(pool_engine(), dy.device(), adaptive_avg_pool2d_bwd<T>, POOL_ENGINES)(dy.data<T>(), dx.data<T>(), s[0] * s[1], s[2], s[3],
-                                                             out_h, out_w);
+      POOL_KERNEL(dy.device(), adaptive_avg_pool2d_bwd<T>)(dy.data<T>(), dx.data<T>(), s[0] * s[1], s[2], s[3], out_h,
+                                                           out_w);
     });
     return {dx};
   }
@@ -117,8 +119,8 @@ Tensor max_pool2d(const Tensor& x, const Pool2dFuncOptions& options) {
   if (grad) argmax = std::make_shared<Storage>(static_cast<size_t>(y.numel()) * sizeof(int32_t), x.device());
   dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(pool_engine(), x.device(), max_pool2d_fwd<T>, POOL_ENGINES)(x.data<T>(), y.data<T>(),
-                                                 argmax ? static_cast<int32_t*>(argmax->data()) : nullptr, g);
+    POOL_KERNEL(x.device(), max_pool2d_fwd<T>)(x.data<T>(), y.data<T>(),
+                                               argmax ? static_cast<int32_t*>(argmax->data()) : nullptr, g);
   });
   if (grad) {
     auto node = std::make_shared<MaxPool2dBackward>();
@@ -135,7 +137,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dFuncOptions& options) {
   Tensor y = empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.options());
   dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(pool_engine(), x.device(), avg_pool2d_fwd<T>, POOL_ENGINES)(x.data<T>(), y.data<T>(), g);
+    POOL_KERNEL(x.device(), avg_pool2d_fwd<T>)(x.data<T>(), y.data<T>(), g);
   });
   if (needs_grad({x})) {
     auto node = std::make_shared<AvgPool2dBackward>();
@@ -157,8 +159,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
   Tensor y = empty({x.size(0), x.size(1), out_h, out_w}, x.options());
   dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(pool_engine(), x.device(), adaptive_avg_pool2d_fwd<T>, POOL_ENGINES)(x.data<T>(), y.data<T>(), x.size(0) * x.size(1),
-                                                          x.size(2), x.size(3), out_h, out_w);
+    POOL_KERNEL(x.device(), adaptive_avg_pool2d_fwd<T>)(x.data<T>(), y.data<T>(), x.size(0) * x.size(1), x.size(2),
+                                                        x.size(3), out_h, out_w);
   });
   if (needs_grad({x})) {
     auto node = std::make_shared<AdaptiveAvgPool2dBackward>();

@@ -60,8 +60,7 @@ namespace ref { MINIDL_POOL_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/po
 namespace cpu { MINIDL_POOL_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/pool.cpp (tuned)
 namespace cuda { MINIDL_POOL_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/pool.cu
 
-
-// The engine choice of pooling (kernels/engine.h): on CPU tensors cpu (the default) or ref;
-// on CUDA tensors cuda. MINIDL_POOL_ENGINE=ref.
+// The engine choice of the poolings (kernels/pool.cpp; see kernels/engine.h): on CPU tensors cpu
+// (the default) or ref; on CUDA tensors cuda. MINIDL_POOL_ENGINE=ref.
 EngineChoice& pool_engine();
 }  // namespace minidl

@@ -14,6 +14,8 @@ EngineChoice& reduce_engine() {
 }
 // The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
 #define REDUCE_ENGINES ref, cpu, cuda
+// The active engine's function fn (e.g. relu_fwd<T>) for tensors on `device`.
+#define REDUCE_KERNEL(device, fn) MINIDL_CHOSEN_KERNEL(reduce_engine(), device, fn, REDUCE_ENGINES)
 namespace {
 
 struct ReduceBackward : Node {
@@ -26,7 +28,7 @@ struct ReduceBackward : Node {
     Tensor dx = empty(input_shape, dy.options());
     dispatch_floating(dy.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
-      MINIDL_CHOSEN_KERNEL(reduce_engine(), dy.device(), broadcast_dim<T>, REDUCE_ENGINES)(dy.data<T>(), dx.data<T>(), outer, d, inner, T(scale));
+      REDUCE_KERNEL(dy.device(), broadcast_dim<T>)(dy.data<T>(), dx.data<T>(), outer, d, inner, T(scale));
     });
     return {dx};
   }
@@ -41,7 +43,7 @@ Tensor reduce(const char* op, const Tensor& x, int64_t outer, int64_t d, int64_t
   Tensor y = empty(out_shape, x.options());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    MINIDL_CHOSEN_KERNEL(reduce_engine(), x.device(), sum_dim<T>, REDUCE_ENGINES)(x.data<T>(), y.data<T>(), outer, d, inner, T(scale));
+    REDUCE_KERNEL(x.device(), sum_dim<T>)(x.data<T>(), y.data<T>(), outer, d, inner, T(scale));
   });
   if (needs_grad({x})) {
     auto node = std::make_shared<ReduceBackward>();

@@ -28,8 +28,7 @@ namespace ref { MINIDL_REDUCE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/ref/
 namespace cpu { MINIDL_REDUCE_KERNELS(MINIDL_DECLARE_KERNEL) }   // kernels/cpu/reduce.cpp (tuned)
 namespace cuda { MINIDL_REDUCE_KERNELS(MINIDL_DECLARE_KERNEL) }  // kernels/cuda/reduce.cu
 
-
-// The engine choice of sum / mean (kernels/engine.h): on CPU tensors cpu (the default) or ref;
-// on CUDA tensors cuda. MINIDL_REDUCE_ENGINE=ref.
+// The engine choice of sum and mean (kernels/reduce.cpp; see kernels/engine.h): on CPU tensors cpu
+// (the default) or ref; on CUDA tensors cuda. MINIDL_REDUCE_ENGINE=ref.
 EngineChoice& reduce_engine();
 }  // namespace minidl

@@ -1,4 +1,4 @@
-// Parameter-free layers: ReLU, LogSoftmax, Flatten, Identity.
+// Parameter-free layers: ReLU, SiLU, LogSoftmax, Flatten, Identity.
 //   nn::ReLU relu;   nn::LogSoftmax(1);   nn::Flatten flat(nn::FlattenOptions().start_dim(1));
 #pragma once
 #include <cstdint>
@@ -16,6 +16,12 @@ class ReLUImpl : public Module {
   Tensor forward(const Tensor& x) override { return ops::relu(x); }
 };
 MINIDL_MODULE(ReLU);
+
+class SiLUImpl : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::silu(x); }
+};
+MINIDL_MODULE(SiLU);
 
 class LogSoftmaxOptions {
  public:

@@ -122,6 +122,7 @@ TEST_CASE("cuda sweep: elementwise", "[cuda][sweep]") {
     check_op("sub " + str(s), [](const auto& x) { return ops::sub(x[0], x[1]); }, {a, b}, {true, true}, d.seed());
     check_op("mul " + str(s), [](const auto& x) { return ops::mul(x[0], x[1]); }, {a, b}, {true, true}, d.seed());
     check_op("relu " + str(s), [](const auto& x) { return ops::relu(x[0]); }, {a}, {true}, d.seed());
+    check_op("silu " + str(s), [](const auto& x) { return ops::silu(x[0]); }, {a}, {true}, d.seed());
     check_op("affine " + str(s), [=](const auto& x) { return ops::affine(x[0], scale, shift); }, {a}, {true}, d.seed());
   }
 }

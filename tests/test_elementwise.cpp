@@ -1,10 +1,13 @@
 // Elementwise ops: forward values by hand, gradchecks, errors, CPU/CUDA parity.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "core/autograd.h"
 #include "core/random.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
+#include "layers/activation.h"
 #include "gradcheck.h"
 #include "test_util.h"
 
@@ -49,6 +52,24 @@ TEST_CASE("relu gradcheck", "[elementwise][gradcheck]") {
   CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::relu(in[0]); }, {x}));
 }
 
+TEST_CASE("silu: values, gradcheck, the layer", "[elementwise][gradcheck]") {
+  // PyTorch's silu: x * sigmoid(x); values from the formula, and the limits.
+  const Tensor x = f64({-800, -2, -0.5, 0, 0.5, 2, 800}, {7});
+  const auto y = values(ops::silu(x));
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double v = values(x)[i];
+    CHECK(y[i] == Approx(v / (1 + std::exp(-v))).epsilon(1e-15).margin(1e-300));
+  }
+  CHECK(y.front() == 0.0);  // exp overflows to inf: -800 / inf, not NaN
+  CHECK(y.back() == 800.0);
+  for_each_cpu_engine(elementwise_engine(), [&](Engine) {
+    CHECK_GRADCHECK(gradcheck([](const auto& in) { return ops::silu(in[0]); }, {rand_leaf({3, 5, 4}, 5, -4, 4)}));
+  });
+  nn::SiLU layer;
+  CHECK(values(layer(x)) == y);
+  CHECK(std::isfinite(values(ops::silu(f64({-800}, {1}).requires_grad_()))[0]));
+}
+
 TEST_CASE("elementwise shape mismatch names both shapes", "[elementwise][errors]") {
   const Tensor a = zeros({2, 3}), b = zeros({3, 2});
   CHECK_THROWS_WITH(ops::add(a, b), Catch::Contains("[2, 3]") && Catch::Contains("[3, 2]"));
@@ -64,6 +85,7 @@ TEST_CASE("elementwise cuda parity", "[cuda][elementwise]") {
                   +[](const Tensor& x, const Tensor& y) { return ops::sub(x, y); },
                   +[](const Tensor& x, const Tensor& y) { return ops::mul(x, y); },
                   +[](const Tensor& x, const Tensor&) { return ops::relu(x); },
+                  +[](const Tensor& x, const Tensor&) { return ops::silu(x); },
                   +[](const Tensor& x, const Tensor&) { return ops::affine(x, -1.5, 0.25); }}) {
     Tensor ac = a.clone().requires_grad_(), bc = b.clone().requires_grad_();
     Tensor ag = a.to(gpu).requires_grad_(), bg = b.to(gpu).requires_grad_();
@@ -88,5 +110,6 @@ TEST_CASE("the tuned elementwise engine matches the reference", "[elementwise][e
       check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::mul(t[0], t[1]); }, {a, b}, {true, true}, 0, 0);
       check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::affine(t[0], 0.5, -1.0); }, {a}, {true}, 0, 0);
       check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::relu(t[0]); }, {a}, {true}, 0, 0);
+      check_against_ref(e, Engine::Cpu, [](const auto& t) { return ops::silu(t[0]); }, {a}, {true}, 1e-6, 1e-7);
     }
 }

@@ -10,6 +10,8 @@
 // against the cost of starting the threads). The `if` is qualified with `parallel:` on purpose:
 // an unqualified if on "parallel for simd" also turns the simd part off, and small arrays would
 // run as scalar loops.
+#include <cmath>
+
 #include "core/parallel.h"
 #include "kernels/elementwise.h"
 
@@ -44,6 +46,22 @@ template <class T>
 void relu_bwd(const T* y, const T* dy, T* dx, int64_t n) {
 #pragma omp parallel for simd if (parallel : streaming_pays<T>(n, 3))
   for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
+// silu: the reference's formulas; an exp per element, so the split counts it as ~4 streams.
+template <class T>
+void silu_fwd(const T* x, T* y, int64_t n) {
+#pragma omp parallel for simd if (parallel : streaming_pays<T>(n, 4))
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] / (T(1) + std::exp(-x[i]));
+}
+
+template <class T>
+void silu_bwd(const T* x, const T* dy, T* dx, int64_t n) {
+#pragma omp parallel for simd if (parallel : streaming_pays<T>(n, 5))
+  for (int64_t i = 0; i < n; ++i) {
+    const T s = T(1) / (T(1) + std::exp(-x[i]));
+    dx[i] = dy[i] * s * (T(1) + x[i] * (T(1) - s));
+  }
 }
 
 #define MINIDL_KERNELS(K) MINIDL_ELEMENTWISE_KERNELS(K)
