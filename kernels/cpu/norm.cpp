@@ -31,8 +31,8 @@ namespace {
 // layer norm) to one thread whole, so where the split falls never changes a result, and the
 // measured cost of starting the threads decides (core/parallel.h): streaming_pays(n, streams) for a
 // pass that reads and writes `streams` arrays of n values. layer_norm's backward sums per-thread
-// partial rows, whose number must not depend on a timing: a fixed size decides there.
-constexpr int64_t kParallelWork = 1 << 15;  // layer_norm_bwd: below this many elements, one thread
+// partial rows, whose number must not depend on a timing: a fixed size decides there
+// (fixed_split_pays).
 
 // sum_i (p[i] - k) and sum_i (p[i] - k)^2 over one plane, accumulated in T, added to s1 / s2.
 template <class T>
@@ -287,7 +287,7 @@ void layer_norm_bwd(const T* dy, const T* x, const T* gamma, const T* mean, cons
     ref::layer_norm_bwd(dy, x, gamma, mean, invstd, dx, dgamma, dbeta, M, D);
     return;
   }
-  const bool parallel = M * D > kParallelWork;
+  const bool parallel = fixed_split_pays(M * D);
   const int64_t threads = parallel ? omp_get_max_threads() : 1;
   const bool affine_grads = dgamma || dbeta;
   // Per thread: a dgamma and a dbeta partial row (D each), zero to start, in double: they add one
