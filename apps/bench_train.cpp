@@ -30,6 +30,7 @@
 #include "apps/train/config.h"
 #include "apps/train/evaluate.h"
 #include "apps/train/setup.h"
+#include "apps/train/step.h"
 #include "core/autograd.h"
 #include "core/cuda_context.h"
 #include "core/parallel.h"
@@ -133,18 +134,10 @@ int run(const Options& o) {
       train_loader.start_epoch(++epoch);
       MINIDL_CHECK(train_loader.next(b), "the training loader produced no batch");
     }
-    Tensor out = (*model)(b.images);
-    Tensor loss = ops::cross_entropy(out, b.labels, r.label_smoothing);
-    const double l = loss.item();
-    MINIDL_CHECK(std::isfinite(l), "the training loss is ", l, " at step ", step + 1);
-    opt->zero_grad();
-    loss.backward();
-    opt->step();
-    sched->step_batch();
-    loss_sum += l * static_cast<double>(b.size());
-    const auto pred = train::argmax_rows(out);
-    const auto truth = b.labels.to_vector<int64_t>();
-    for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
+    const train::StepResult s = train::train_step(*model, *opt, sched.get(), b.images, b.labels, r.label_smoothing);
+    MINIDL_CHECK(s.stepped, "the training loss is ", s.loss, " at step ", step + 1);
+    loss_sum += s.loss * static_cast<double>(b.size());
+    correct += train::count_correct(s.output, b.labels);
     seen += b.size();
   }
   if (device.is_cuda()) cuda::synchronize();
@@ -164,9 +157,7 @@ int run(const Options& o) {
     while (test_loader.next(b)) {
       Tensor out = (*model)(b.images);
       test_loss += ops::cross_entropy(out, b.labels).item() * static_cast<double>(b.size());
-      const auto pred = train::argmax_rows(out);
-      const auto truth = b.labels.to_vector<int64_t>();
-      for (size_t i = 0; i < pred.size(); ++i) test_correct += pred[i] == truth[i];
+      test_correct += train::count_correct(out, b.labels);
       test_seen += b.size();
     }
     if (device.is_cuda()) cuda::synchronize();

@@ -30,12 +30,14 @@ class Adam : public Optimizer {
   std::string name() const override { return decoupled_ ? "AdamW" : "Adam"; }
   double momentum() const override { return options_.beta1(); }
   void set_momentum(double beta1) override { options_.beta1(beta1); }
+  // The options as they are now (the learning rate a schedule set included).
+  AdamOptions options() const { return AdamOptions(options_).lr(lr_); }
 
  protected:
   Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled);
 
  private:
-  AdamOptions options_;
+  AdamOptions options_;  // all but the learning rate, which lives in Optimizer::lr_ alone
   bool decoupled_;
 };
 

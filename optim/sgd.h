@@ -23,9 +23,11 @@ class SGD : public Optimizer {
   std::string name() const override { return "SGD"; }
   double momentum() const override { return options_.momentum(); }
   void set_momentum(double m) override { options_.momentum(m); }
+  // The options as they are now (the learning rate a schedule set included).
+  SGDOptions options() const { return SGDOptions(options_).lr(lr_); }
 
  private:
-  SGDOptions options_;
+  SGDOptions options_;  // all but the learning rate, which lives in Optimizer::lr_ alone
 };
 
 }  // namespace minidl::optim

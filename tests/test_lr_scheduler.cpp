@@ -131,3 +131,18 @@ TEST_CASE("ReduceLROnPlateau matches torch", "[scheduler]") {
     CHECK(opt.lr() == Approx(want[e]));
   }
 }
+
+TEST_CASE("a schedule's learning rate is the one the optimizer reports and steps with", "[scheduler]") {
+  // The learning rate lives in one place (Optimizer::lr_): the options an optimizer reports follow
+  // the schedule, as torch's param_groups do.
+  Tensor p = zeros({3}, TensorOptions().requires_grad(true));
+  optim::SGD sgd({p}, optim::SGDOptions(0.1).momentum(0.9));
+  optim::StepLR step(sgd, 1, 0.5);
+  step.step_epoch(0.0);
+  CHECK(sgd.lr() == 0.05);
+  CHECK(sgd.options().lr() == 0.05);
+  CHECK(sgd.options().momentum() == 0.9);
+  optim::Adam adam({p}, optim::AdamOptions(0.01));
+  adam.set_lr(0.002);
+  CHECK(adam.options().lr() == 0.002);
+}

@@ -20,6 +20,13 @@ std::vector<int64_t> argmax_rows(const Tensor& logits) {
   return out;
 }
 
+int64_t count_correct(const Tensor& logits, const Tensor& labels) {
+  const std::vector<int64_t> pred = argmax_rows(logits), truth = labels.to_vector<int64_t>();
+  int64_t correct = 0;
+  for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
+  return correct;
+}
+
 EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta) {
   const bool was_training = model.is_training();
   model.eval();

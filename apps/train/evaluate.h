@@ -27,5 +27,7 @@ EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta =
 
 // Index of the largest value in each row of a [N, C] tensor (any device).
 std::vector<int64_t> argmax_rows(const Tensor& logits);
+// How many rows of `logits` have their largest value at the row's label (labels: int64 [N]).
+int64_t count_correct(const Tensor& logits, const Tensor& labels);
 
 }  // namespace minidl::train

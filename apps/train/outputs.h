@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/train/evaluate.h"
-#include "apps/train/run.h"
+#include "apps/train/records.h"
 #include "data/cifar10.h"
 #include "optim/lr_finder.h"
 

@@ -25,38 +25,6 @@
 
 namespace minidl::train {
 
-nlohmann::json to_json(const EpochRecord& r) {
-  return {{"epoch", r.epoch},         {"train_loss", r.train_loss}, {"train_acc", r.train_acc},
-          {"test_loss", r.test_loss}, {"test_acc", r.test_acc},     {"lr", r.lr},
-          {"seconds", r.seconds},     {"data_wait", r.data_wait},   {"images_per_second", r.images_per_second}};
-}
-
-EpochRecord epoch_record_from_json(const nlohmann::json& j, const std::string& where) {
-  MINIDL_CHECK(j.is_object(), where, ": an epoch record is not an object: ", j.dump().substr(0, 80));
-  auto num = [&](const char* key) {
-    MINIDL_CHECK(j.contains(key) && j.at(key).is_number(), where, ": epoch record field '", key,
-                 "' is missing or not a number");
-    return j.at(key).get<double>();
-  };
-  EpochRecord r;
-  MINIDL_CHECK(j.contains("epoch") && j.at("epoch").is_number_integer(), where,
-               ": epoch record field 'epoch' is missing or not an integer");
-  r.epoch = j.at("epoch").get<int64_t>();
-  r.train_loss = num("train_loss"), r.train_acc = num("train_acc");
-  r.test_loss = num("test_loss"), r.test_acc = num("test_acc");
-  r.lr = num("lr"), r.seconds = num("seconds"), r.data_wait = num("data_wait");
-  r.images_per_second = num("images_per_second");
-  return r;
-}
-
-std::pair<double, int64_t> best_epoch(const std::vector<EpochRecord>& history) {
-  double best = -1;
-  int64_t at = 0;
-  for (const EpochRecord& e : history)
-    if (e.test_acc > best) best = e.test_acc, at = e.epoch;
-  return {history.empty() ? 0.0 : best, at};
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -183,9 +151,7 @@ EpochRecord train_one_epoch(Run& run, int64_t epoch) {
                                ", batch " + std::to_string(batches + 1));
     }
     loss_sum += l * static_cast<double>(b.size());
-    const auto pred = argmax_rows(s.output);
-    const auto truth = b.labels.to_vector<int64_t>();
-    for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
+    correct += count_correct(s.output, b.labels);
     seen += b.size();
     ++batches;
     bar.update(batches, seen, loss_sum / static_cast<double>(seen), 100.0 * static_cast<double>(correct) / static_cast<double>(seen));
@@ -240,18 +206,15 @@ void print_stop_message(const Run& run, int64_t epochs_done, const std::string& 
   std::fflush(stdout);
 }
 
-}  // namespace
-
-RunResult run_training(const TrainConfig& given) {
-  Run run;
+// Checks the config; for a resumed run reads the checkpoint and takes its recipe's data.
+void prepare(Run& run, const TrainConfig& given) {
   run.cfg = given;
   TrainConfig& cfg = run.cfg;
-  const bool resuming = !cfg.resume.empty();
   cfg.recipe.validate();
   cfg.env.validate();
   MINIDL_CHECK(cfg.recipe.norm != "all", "run_training runs one norm; --norm all is handled by train_cifar");
   MINIDL_CHECK(!cfg.env.out.empty(), "run_training: no output folder");
-  if (resuming) {
+  if (!cfg.resume.empty()) {
     run.ckpt = read_checkpoint(cfg.resume);
     const auto diffs = recipe_differences(run.ckpt.recipe, cfg.recipe, /*allow_more_epochs=*/true);
     MINIDL_CHECK(diffs.empty(), cfg.resume, ": the recipe differs from the saved run: ", diffs.front());
@@ -266,9 +229,13 @@ RunResult run_training(const TrainConfig& given) {
   std::filesystem::create_directories(cfg.env.out);
   if (const int stale = remove_stale_temp_files(cfg.env.out))
     std::printf("removed %d temporary file(s) left in %s by an interrupted write\n", stale, cfg.env.out.c_str());
+}
+
+// The device, the data, the model and the optimizer (with the LR finder's pick, when asked).
+void build(Run& run) {
+  const TrainConfig& cfg = run.cfg;
   run.device = pick_device(cfg.env.device);
   load_data(run);
-
   run.model = make_recipe_model(cfg.recipe);
   run.model->to(run.device);
   RunResult& result = run.result;
@@ -279,88 +246,107 @@ RunResult run_training(const TrainConfig& given) {
   result.params = run.model->num_parameters();
   run.effective = cfg.recipe;
   run.opt = make_optimizer(run.effective, run.model->parameters());
-  if (cfg.recipe.lr_find) find_lr(run, resuming);
-  if (cfg.recipe.epochs == 0) {
+  if (cfg.recipe.lr_find) find_lr(run, !cfg.resume.empty());
+}
+
+// A resumed run: restores the checkpoint and returns the epoch to continue from; a run that had
+// already ended gets its missing final files (or nothing) and returns -1.
+int64_t restore(Run& run) {
+  const TrainConfig& cfg = run.cfg;
+  RunResult& result = run.result;
+  restore_checkpoint(run.ckpt, *run.model, *run.opt, run.sched.get());
+  const int64_t start = run.ckpt.epoch;
+  for (const auto& h : run.history) result.history.push_back(epoch_record_from_json(h, cfg.resume));
+  // A crash between the checkpoint's rename and the model file's leaves the latter behind.
+  const std::string model_file = cfg.env.out + "/model.safetensors";
+  if (model_file_epoch(model_file) != run.ckpt.epoch) {
+    std::printf("model.safetensors is behind its checkpoint (epoch %lld): rewriting it\n", (long long)run.ckpt.epoch);
+    save_model_file(cfg.env.out, cfg.recipe, run.ckpt.epoch, *run.model);
+  }
+  if (start < cfg.recipe.epochs) {
+    std::printf("resuming %s from epoch %lld of %s\n", cfg.recipe.model.c_str(), (long long)start, cfg.resume.c_str());
+    return start;
+  }
+  result.already_finished = true;
+  if (!final_files_complete(cfg.env.out)) {
+    std::printf("run %s ended (epoch %lld of %lld) before its final files were written: writing them\n",
+                cfg.env.out.c_str(), (long long)start, (long long)cfg.recipe.epochs);
+    finish(run, evaluate(*run.model, *run.test_loader, /*flip_tta=*/true));
+  } else {
+    std::printf("run %s already finished (%lld of %lld epochs): nothing to train\n", cfg.env.out.c_str(),
+                (long long)start, (long long)cfg.recipe.epochs);
+    result.finished = true;
+    std::tie(result.best_test_acc, result.best_epoch) = best_epoch(result.history);
+    for (const EpochRecord& r : result.history) result.seconds += r.seconds;
+  }
+  return -1;
+}
+
+// Epoch `epoch` (0-based): train, test, log, checkpoint. Returns false when the run stops here
+// (its last epoch, which also writes the final files, or --stop-after).
+bool run_epoch(Run& run, int64_t epoch) {
+  const TrainConfig& cfg = run.cfg;
+  RunResult& result = run.result;
+  const auto t0 = Clock::now();
+  EpochRecord r = train_one_epoch(run, epoch);
+  const bool last = epoch + 1 == cfg.recipe.epochs;
+  const EvalResult eval = evaluate(*run.model, *run.test_loader, /*flip_tta=*/last);
+  if (!std::isfinite(eval.loss))  // e.g. batch norm's running statistics overflowed
+    diverged(run, epoch, "the test loss is " + std::to_string(eval.loss) + " after epoch " + std::to_string(epoch + 1));
+  if (run.sched) run.sched->step_epoch(eval.loss);
+  r.test_loss = eval.loss;
+  r.test_acc = eval.accuracy;
+  r.lr = run.opt->lr();
+  r.seconds = since(t0);
+  result.history.push_back(r);
+  run.history.push_back(to_json(r));
+  std::printf("epoch %3lld/%lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  lr %.3g  %s  "
+              "%.0f img/s  data wait %.2fs\n",
+              (long long)r.epoch, (long long)cfg.recipe.epochs, r.train_loss, r.train_acc, r.test_loss, r.test_acc,
+              r.lr, format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait);
+  if (last)
+    std::printf("final test accuracy with flip test-time augmentation: %.2f%% (without: %.2f%%)\n",
+                eval.flip_tta_accuracy, eval.accuracy);
+  std::fflush(stdout);
+  save_checkpoint(cfg.env.out, cfg.recipe, epoch + 1, *run.model, *run.opt, run.sched.get(), run.history, run.extra);
+  if (last) {
+    finish(run, eval);
+    return false;
+  }
+  write_metrics(result);
+  if (cfg.env.stop_after > 0 && epoch + 1 >= cfg.env.stop_after) {
+    print_stop_message(run, epoch + 1, "stopped after epoch " + std::to_string(epoch + 1) + " (--stop-after)");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+RunResult run_training(const TrainConfig& config) {
+  Run run;
+  prepare(run, config);
+  build(run);
+  const Recipe& recipe = run.cfg.recipe;
+  if (recipe.epochs == 0) {
     std::printf("--epochs 0: nothing to train\n");
-    return result;
+    return run.result;
   }
   run.sched = make_scheduler(run.effective, *run.opt, run.train_loader->num_batches());
-
-  int64_t start_epoch = 0;
-  if (resuming) {
-    restore_checkpoint(run.ckpt, *run.model, *run.opt, run.sched.get());
-    start_epoch = run.ckpt.epoch;
-    for (const auto& h : run.history) result.history.push_back(epoch_record_from_json(h, cfg.resume));
-    // A crash between the checkpoint's rename and the model file's leaves the latter behind.
-    const std::string model_file = cfg.env.out + "/model.safetensors";
-    if (model_file_epoch(model_file) != run.ckpt.epoch) {
-      std::printf("model.safetensors is behind its checkpoint (epoch %lld): rewriting it\n", (long long)run.ckpt.epoch);
-      save_model_file(cfg.env.out, cfg.recipe, run.ckpt.epoch, *run.model);
-    }
-    if (start_epoch >= cfg.recipe.epochs) {
-      result.already_finished = true;
-      if (!final_files_complete(cfg.env.out)) {
-        std::printf("run %s ended (epoch %lld of %lld) before its final files were written: writing them\n",
-                    cfg.env.out.c_str(), (long long)start_epoch, (long long)cfg.recipe.epochs);
-        finish(run, evaluate(*run.model, *run.test_loader, /*flip_tta=*/true));
-      } else {
-        std::printf("run %s already finished (%lld of %lld epochs): nothing to train\n", cfg.env.out.c_str(),
-                    (long long)start_epoch, (long long)cfg.recipe.epochs);
-        result.finished = true;
-        std::tie(result.best_test_acc, result.best_epoch) = best_epoch(result.history);
-        for (const EpochRecord& r : result.history) result.seconds += r.seconds;
-      }
-      return result;
-    }
-    std::printf("resuming %s from epoch %lld of %s\n", cfg.recipe.model.c_str(), (long long)start_epoch,
-                cfg.resume.c_str());
-  }
-  std::printf("training %s (%s norm, %s params) on %s for %lld epochs: %s, batch %lld, %s\n", cfg.recipe.model.c_str(),
-              cfg.recipe.norm.c_str(), nn::with_commas(result.params).c_str(), result.device.c_str(),
-              (long long)cfg.recipe.epochs, cfg.recipe.optimizer.c_str(), (long long)cfg.recipe.batch_size,
-              cfg.recipe.scheduler.c_str());
+  int64_t epoch = 0;
+  if (!run.cfg.resume.empty() && (epoch = restore(run)) < 0) return run.result;
+  std::printf("training %s (%s norm, %s params) on %s for %lld epochs: %s, batch %lld, %s\n", recipe.model.c_str(),
+              recipe.norm.c_str(), nn::with_commas(run.result.params).c_str(), run.result.device.c_str(),
+              (long long)recipe.epochs, recipe.optimizer.c_str(), (long long)recipe.batch_size,
+              recipe.scheduler.c_str());
   std::fflush(stdout);
-
-  int64_t epochs_done = start_epoch;
   try {
-    for (int64_t epoch = start_epoch; epoch < cfg.recipe.epochs; ++epoch) {
-      const auto t0 = Clock::now();
-      EpochRecord r = train_one_epoch(run, epoch);
-      const bool last = epoch + 1 == cfg.recipe.epochs;
-      const EvalResult eval = evaluate(*run.model, *run.test_loader, /*flip_tta=*/last);
-      if (!std::isfinite(eval.loss))  // e.g. batch norm's running statistics overflowed
-        diverged(run, epoch, "the test loss is " + std::to_string(eval.loss) + " after epoch " + std::to_string(epoch + 1));
-      if (run.sched) run.sched->step_epoch(eval.loss);
-      r.test_loss = eval.loss;
-      r.test_acc = eval.accuracy;
-      r.lr = run.opt->lr();
-      r.seconds = since(t0);
-      result.history.push_back(r);
-      run.history.push_back(to_json(r));
-      std::printf("epoch %3lld/%lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  lr %.3g  %s  "
-                  "%.0f img/s  data wait %.2fs\n",
-                  (long long)r.epoch, (long long)cfg.recipe.epochs, r.train_loss, r.train_acc, r.test_loss, r.test_acc,
-                  r.lr, format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait);
-      if (last) std::printf("final test accuracy with flip test-time augmentation: %.2f%% (without: %.2f%%)\n",
-                            eval.flip_tta_accuracy, eval.accuracy);
-      std::fflush(stdout);
-      save_checkpoint(cfg.env.out, cfg.recipe, epoch + 1, *run.model, *run.opt, run.sched.get(), run.history, run.extra);
-      epochs_done = epoch + 1;
-      if (epochs_done == cfg.recipe.epochs) {
-        finish(run, eval);
-        return result;
-      }
-      write_metrics(result);
-      if (cfg.env.stop_after > 0 && epochs_done >= cfg.env.stop_after) {
-        print_stop_message(run, epochs_done, "stopped after epoch " + std::to_string(epochs_done) + " (--stop-after)");
-        return result;
-      }
-    }
+    while (run_epoch(run, epoch)) ++epoch;
   } catch (const Interrupted& e) {
-    print_stop_message(run, epochs_done, e.what());
+    print_stop_message(run, epoch, e.what());  // epoch: the epochs completed
     throw;
   }
-  return result;  // not reached: the loop returns after the last epoch
+  return run.result;
 }
 
 }  // namespace minidl::train
