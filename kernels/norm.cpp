@@ -10,6 +10,7 @@
 #include "kernels/norm.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "core/autograd.h"
 #include "kernels/dispatch.h"
@@ -35,6 +36,12 @@ EngineChoice& layer_norm_engine() {
 // The engines whose kernels the front-end below picks from (MINIDL_CHOSEN_KERNEL).
 #define BN_ENGINES ref, cpu, cuda, cudnn
 #define NORM_ENGINES ref, cpu, cuda  // group_norm and layer_norm
+// The kernel fn of `choice`'s active engine, except that float64 on the CPU always runs the
+// reference: the tuned engine is for float32 training; float64 is for checks (gradcheck, parity
+// with PyTorch), where agreeing with the specification matters more than speed.
+#define NORM_KERNEL(choice, device, fn, engines)                                                  \
+  (std::is_same_v<T, double> && (device).is_cpu() ? MINIDL_ENGINE_KERNEL(ref, fn)                \
+                                                   : MINIDL_CHOSEN_KERNEL(choice, device, fn, engines))
 
 namespace {
 
@@ -43,7 +50,7 @@ namespace {
 template <class T>
 decltype(&ref::batch_norm_bwd<T>) batch_norm_bwd_kernel(Device d, bool training) {
   if (!training && batch_norm_engine().active(d) == Engine::Cudnn) return MINIDL_ENGINE_KERNEL(cuda, batch_norm_bwd<T>);
-  return MINIDL_CHOSEN_KERNEL(batch_norm_engine(), d, batch_norm_bwd<T>, BN_ENGINES);
+  return NORM_KERNEL(batch_norm_engine(), d, batch_norm_bwd<T>, BN_ENGINES);
 }
 
 template <class T>
@@ -102,7 +109,7 @@ struct GroupNormBackward : NormBackwardBase {
     std::vector<Tensor> g = allocate_grads();
     dispatch_floating(dy.dtype(), "group_norm backward", [&](auto tag) {
       using T = decltype(tag);
-      const auto kernel = MINIDL_CHOSEN_KERNEL(group_norm_engine(), dy.device(), group_norm_bwd<T>, NORM_ENGINES);
+      const auto kernel = NORM_KERNEL(group_norm_engine(), dy.device(), group_norm_bwd<T>, NORM_ENGINES);
       kernel(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
              mutable_data_or_null<T>(g[0]), mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), N, C, S, G);
     });
@@ -117,7 +124,7 @@ struct LayerNormBackward : NormBackwardBase {
     std::vector<Tensor> g = allocate_grads();
     dispatch_floating(dy.dtype(), "layer_norm backward", [&](auto tag) {
       using T = decltype(tag);
-      const auto kernel = MINIDL_CHOSEN_KERNEL(layer_norm_engine(), dy.device(), layer_norm_bwd<T>, NORM_ENGINES);
+      const auto kernel = NORM_KERNEL(layer_norm_engine(), dy.device(), layer_norm_bwd<T>, NORM_ENGINES);
       kernel(dy.data<T>(), x.data<T>(), data_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
              mutable_data_or_null<T>(g[0]), mutable_data_or_null<T>(g[1]), mutable_data_or_null<T>(g[2]), M, D);
     });
@@ -169,11 +176,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     if (training) {
-      const auto kernel = MINIDL_CHOSEN_KERNEL(batch_norm_engine(), x.device(), batch_norm_fwd_train<T>, BN_ENGINES);
+      const auto kernel = NORM_KERNEL(batch_norm_engine(), x.device(), batch_norm_fwd_train<T>, BN_ENGINES);
       kernel(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(), invstd.data<T>(),
              mutable_data_or_null<T>(running_mean), mutable_data_or_null<T>(running_var), N, C, S, momentum, eps);
     } else {
-      const auto kernel = MINIDL_CHOSEN_KERNEL(batch_norm_engine(), x.device(), batch_norm_fwd_eval<T>, BN_ENGINES);
+      const auto kernel = NORM_KERNEL(batch_norm_engine(), x.device(), batch_norm_fwd_eval<T>, BN_ENGINES);
       kernel(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), running_mean.data<T>(), running_var.data<T>(),
              y.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, S, eps);
     }
@@ -203,7 +210,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   Tensor mean = empty({N, G}, x.options()), invstd = empty({N, G}, x.options());
   dispatch_floating(x.dtype(), "group_norm", [&](auto tag) {
     using T = decltype(tag);
-    const auto kernel = MINIDL_CHOSEN_KERNEL(group_norm_engine(), x.device(), group_norm_fwd<T>, NORM_ENGINES);
+    const auto kernel = NORM_KERNEL(group_norm_engine(), x.device(), group_norm_fwd<T>, NORM_ENGINES);
     kernel(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(), invstd.data<T>(),
            N, C, S, G, eps);
   });
@@ -235,7 +242,7 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
   Tensor mean = empty({M}, x.options()), invstd = empty({M}, x.options());
   dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
-    const auto kernel = MINIDL_CHOSEN_KERNEL(layer_norm_engine(), x.device(), layer_norm_fwd<T>, NORM_ENGINES);
+    const auto kernel = NORM_KERNEL(layer_norm_engine(), x.device(), layer_norm_fwd<T>, NORM_ENGINES);
     kernel(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(), mean.data<T>(), invstd.data<T>(),
            M, D, eps);
   });
