@@ -30,7 +30,9 @@ namespace {
 const char* kFooter = R"(
 Run folders: without --out a run writes to runs/<model>-<norm>, or to runs/<model>-<norm>-2, -3, ...
 when that folder holds an earlier run: a finished run is never overwritten. --out DIR that holds a
-run is refused unless --overwrite is given (which deletes that run's files first).
+run is refused unless --overwrite is given (which deletes that run's files first). A run claims its
+folder while it lasts (.train_cifar.lock): a folder another live run holds is skipped or refused,
+even with --overwrite. The folder is checked to be writable before any data is read.
 
 Resume: --resume RUN_FOLDER (or its checkpoint.safetensors) continues the saved run exactly, in its
 own folder, from any working directory: the recipe (model, optimizer, schedule, data, seed, ...) is
@@ -38,12 +40,17 @@ the saved one. A recipe flag given with it must match the saved value; the one c
 more --epochs for a run whose schedule is not onecycle. Resuming a finished run says so and exits 0.
 --resume of a --norm all folder continues each norm in turn.
 
-Stopping: Ctrl-C or SIGTERM stops after the current batch, keeps the last complete checkpoint,
-prints the command that resumes and exits 130 (SIGINT) / 143 (SIGTERM); a second signal exits at once.
+Stopping: Ctrl-C, SIGTERM or SIGHUP stops after the current batch (during a test pass: after it,
+so the epoch just trained is checkpointed), keeps the last complete checkpoint, prints the command
+that resumes (with the --device, --threads and --workers given) and exits 130 (SIGINT), 143
+(SIGTERM) or 129 (SIGHUP); a second signal exits at once.
 
-Evaluate: --evaluate RUN_FOLDER_or_model.safetensors [--data DIR] [--out DIR] prints the test
-accuracy, per-class accuracy and confusion matrix of saved weights and writes predictions.csv
-(index, true label, predicted label, ten logits) into RUN_FOLDER/evaluation (or --out).
+Evaluate: --evaluate RUN_FOLDER, model.safetensors or checkpoint.safetensors [--data DIR] [--out DIR]
+prints the test accuracy, per-class accuracy and confusion matrix of saved weights and writes
+predictions.csv (index, true label, predicted label, ten logits) into RUN_FOLDER/evaluation (or
+--out, which must not hold a training run). The saved recipe is the model: recipe flags are refused.
+
+The lr logged per epoch is the rate its first and last steps trained with ("lr 0.008..0.15").
 
 Every run also writes predictions.csv. The plateau scheduler steps on the test loss (there is no
 validation split), so its test numbers are not held out; onecycle and step do not look at them.)";
@@ -55,8 +62,8 @@ int run_main(int argc, char** argv) {
   if (env.program.find('/') != std::string::npos) env.program = train::absolute_path(env.program);
   CLI::App app{"Trains a CIFAR-10 model with minidl. Defaults are the project's best 50k-parameter recipe."};
   app.get_formatter()->column_width(34);
-  app.footer(std::string(kFooter) + "\n\nModel recipe defaults (used when the flag is not given):\n" +
-             train::model_defaults_help());
+  app.footer(std::string(kFooter) + "\n\nFlags each schedule and optimizer reads:\n" + train::flags_read_help() +
+             "\nModel recipe defaults (used when the flag is not given):\n" + train::model_defaults_help());
   std::string names;
   for (const auto& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
   std::string resume, evaluate;
@@ -73,7 +80,7 @@ int run_main(int argc, char** argv) {
   add("epochs", "--epochs", r.epochs, "Epochs to train (0 to 100000)");
   add("batch_size", "--batch-size", r.batch_size, "Training batch size");
   add("optimizer", "--optimizer", r.optimizer, "sgd, adam or adamw");
-  add("lr", "--lr", r.lr, "Learning rate (with --scheduler onecycle: the optimizer's base, see --max-lr)");
+  add("lr", "--lr", r.lr, "Learning rate of --scheduler none, step and plateau (onecycle uses --max-lr)");
   add("momentum", "--momentum", r.momentum, "SGD momentum");
   add("nesterov", "--nesterov", r.nesterov, "Nesterov momentum for SGD (true or false)");
   add("weight_decay", "--weight-decay", r.weight_decay, "Weight decay (L2 for sgd/adam, decoupled for adamw)");
@@ -116,6 +123,12 @@ int run_main(int argc, char** argv) {
 
   if (!evaluate.empty()) {
     MINIDL_CHECK(resume.empty(), "--evaluate and --resume cannot be combined");
+    // The saved weights carry their recipe: a recipe flag would be silently ignored.
+    for (const auto& key : given)
+      if (key != "data")
+        for (const train::RecipeField& f : train::recipe_fields())
+          MINIDL_CHECK(key != f.key, "--evaluate uses the recipe saved with the weights; ", f.flag,
+                       " cannot be given with it (only --data, --out, --device, --threads, --workers)");
     train::EvaluateOptions eo;
     eo.weights = evaluate;
     eo.data = given.count("data") ? r.data : "";
@@ -133,6 +146,7 @@ int run_main(int argc, char** argv) {
   train::install_stop_handlers();
   std::vector<train::TrainConfig> runs;
   std::string norm_all_dir;
+  train::RunFolderClaim folder_claim;  // held until every run of this command has ended
   if (!resume.empty()) {
     MINIDL_CHECK(!given.count("norm") || r.norm != "all", "--resume continues one run (or a --norm all folder as a "
                  "whole); drop --norm all");
@@ -143,16 +157,27 @@ int run_main(int argc, char** argv) {
     r.validate();
     env.validate();
     r.data = train::absolute_path(r.data);
-    const std::string out = train::prepare_new_run_folder(r, env);
+    // Every norm's recipe is complete and checked before the run folder is claimed.
     for (const char* norm : {"batch", "group", "layer"}) {
       if (r.norm != "all" && r.norm != norm) continue;
       train::TrainConfig one{r, env, ""};
       one.recipe.norm = norm;
       for (const std::string& d : train::apply_model_defaults(one.recipe, given))
         std::printf("%s norm: the model's default %s\n", norm, d.c_str());
-      one.env.out = r.norm == "all" ? out + "/" + norm : out;
-      if (r.norm == "all") one.env.resume_target = out;
+      const std::vector<std::string> unread = train::unread_flags(one.recipe, given);
+      if (!unread.empty()) {
+        std::string list;
+        for (const auto& u : unread) list += "\n  " + u;
+        const bool one_flag = unread.size() == 1;
+        MINIDL_FAIL("this recipe does not read ", one_flag ? "this flag" : "these flags", "; drop ",
+                    one_flag ? "it" : "them", " or change the recipe (--help lists what each schedule reads):", list);
+      }
       runs.push_back(one);
+    }
+    const std::string out = train::prepare_new_run_folder(r, env, &folder_claim);
+    for (train::TrainConfig& one : runs) {
+      one.env.out = r.norm == "all" ? out + "/" + one.recipe.norm : out;
+      if (r.norm == "all") one.env.resume_target = out;
     }
     if (r.norm == "all") {
       std::vector<train::Recipe> recipes;

@@ -44,7 +44,11 @@ void Optimizer::load_state_dict(const OptimizerState& s) {
     const size_t dot = key.find('.', 6);
     MINIDL_CHECK(key.rfind("state.", 0) == 0 && dot != std::string::npos, name(),
                  " load_state_dict: unexpected key '", key, "'");
-    const size_t i = std::stoul(key.substr(6, dot - 6));
+    // The index must be all digits: std::stoul alone would throw a bare "stoul" for "state.x.m".
+    const std::string index = key.substr(6, dot - 6);
+    MINIDL_CHECK(!index.empty() && index.size() <= 9 && index.find_first_not_of("0123456789") == std::string::npos,
+                 name(), " load_state_dict: key '", key, "': '", index, "' is not a parameter index");
+    const size_t i = std::stoul(index);
     MINIDL_CHECK(i < params_.size(), name(), " load_state_dict: '", key, "' refers to parameter ", i, " but there are ",
                  params_.size());
     MINIDL_CHECK(t.shape() == params_[i].shape(), name(), " load_state_dict: '", key, "' has shape ", t.shape(),

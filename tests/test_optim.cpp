@@ -89,6 +89,9 @@ TEST_CASE("optimizer errors", "[optim][errors]") {
   bad.scalars = {{"lr", 0.1}, {"momentum", 0.9}, {"state.0.step", 1}};
   bad.tensors = {{"state.0.exp_avg", zeros({3})}};
   CHECK_THROWS_WITH(opt.load_state_dict(bad), Catch::Contains("[3]") && Catch::Contains("[2]"));
+  // A non-numeric parameter index names the key, not just "stoul".
+  bad.tensors = {{"state.x.exp_avg", zeros({2})}};
+  CHECK_THROWS_WITH(opt.load_state_dict(bad), Catch::Contains("'state.x.exp_avg'") && Catch::Contains("parameter index"));
 }
 
 TEST_CASE("optim_update cuda parity", "[cuda][optim]") {

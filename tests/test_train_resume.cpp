@@ -264,7 +264,7 @@ TEST_CASE("a stopped --norm all run resumes as a whole and writes its comparison
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   const std::string cmd = line_after(first.output, "continue with: ");
-  CHECK(cmd == train_cifar_bin() + " --resume " + out.string());
+  CHECK(cmd == train_cifar_bin() + " --resume " + out.string() + " --device cpu --workers 1");  // tiny_flags' environment
   CHECK(fs::exists(out / "norm_all.json"));
   CHECK_FALSE(fs::exists(out / "group"));  // the later norms have not started
   const CommandResult second = run_command(cmd);

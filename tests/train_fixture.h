@@ -1,7 +1,11 @@
 // Shared by the train_cifar tests: a tiny generated CIFAR-10 dataset in the official format, a
 // small recipe that trains in a second, and running the train_cifar binary as a user would.
 #pragma once
+#include <chrono>
 #include <csignal>
+#include <fcntl.h>
+#include <spawn.h>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +18,8 @@
 #include "apps/train/config.h"
 #include "core/random.h"
 #include "core/tensor.h"
+
+extern char** environ;
 
 namespace minidl::testing {
 
@@ -97,6 +103,39 @@ inline std::vector<std::string> temp_files_in(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().extension() == ".tmp") found.push_back(e.path().filename().string());
   return found;
+}
+
+// Starts train_cifar with `args`, output into `log`; returns its pid.
+inline pid_t spawn_train(const std::vector<std::string>& args, const fs::path& log) {
+  std::vector<std::string> all = {train_cifar_bin()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+// Waits until `file` exists (true) or `seconds` pass (false).
+inline bool wait_for(const fs::path& file, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (fs::exists(file)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+inline int wait_exit_code(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
 }
 
 }  // namespace minidl::testing

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "layers/models/zoo.h"
 
 namespace minidl::train {
 namespace {
@@ -30,6 +31,8 @@ constexpr int64_t kMaxEpochs = 100000, kMaxBatch = 1 << 20;
 }  // namespace
 
 void Recipe::validate() const {
+  const std::vector<std::string> models = models::model_names();
+  one_of("--model", model, std::set<std::string>(models.begin(), models.end()));
   one_of("--norm", norm, {"batch", "group", "layer", "all"});
   one_of("--optimizer", optimizer, {"sgd", "adam", "adamw"});
   one_of("--scheduler", scheduler, {"none", "step", "onecycle", "plateau"});
@@ -65,6 +68,50 @@ void Environment::validate() const {
   MINIDL_CHECK(threads >= 0 && threads <= 1024, "--threads must be in [0, 1024] (0: all cores), got ", threads);
   MINIDL_CHECK(workers >= 0 && workers <= 64, "--workers must be in [0, 64], got ", workers);
   MINIDL_CHECK(stop_after == -1 || stop_after > 0, "--stop-after must be positive (or -1: never), got ", stop_after);
+}
+
+namespace {
+// What each schedule and optimizer reads. OneCycle sets the rate at every step (from --max-lr /
+// --div-factor up to --max-lr, then down), so the optimizer's --lr is never used, as in PyTorch's
+// OneCycleLR; --lr-find replaces --lr (or --max-lr with onecycle) by its pick.
+bool reads(const Recipe& r, const std::string& key) {
+  const bool onecycle = r.scheduler == "onecycle";
+  if (key == "lr") return !onecycle && !r.lr_find;
+  if (key == "max_lr") return onecycle && !r.lr_find;
+  if (key == "pct_start" || key == "div_factor" || key == "final_div_factor" || key == "three_phase" || key == "anneal")
+    return onecycle;
+  if (key == "step_size") return r.scheduler == "step";
+  if (key == "gamma") return r.scheduler == "step" || r.scheduler == "plateau";
+  if (key == "momentum" || key == "nesterov") return r.optimizer == "sgd";
+  if (key == "pad_fill") return r.augment != "none";
+  return true;
+}
+std::string why_unread(const Recipe& r, const std::string& key) {
+  if ((key == "lr" || key == "max_lr") && r.lr_find) return "--lr-find picks it";
+  if (key == "lr") return "--scheduler onecycle sets the rate at every step (from --max-lr / --div-factor up to "
+                          "--max-lr and down); set --max-lr, or choose --scheduler none, step or plateau";
+  if (key == "momentum" || key == "nesterov") return "--optimizer " + r.optimizer + " has no momentum of its own";
+  if (key == "pad_fill") return "--augment none does not crop";
+  return "--scheduler " + r.scheduler + " does not read it";
+}
+}  // namespace
+
+std::vector<std::string> unread_flags(const Recipe& r, const std::set<std::string>& given) {
+  std::vector<std::string> out;
+  for (const RecipeField& f : recipe_fields())
+    if (given.count(f.key) && !reads(r, f.key)) out.push_back(std::string(f.flag) + ": " + why_unread(r, f.key));
+  return out;
+}
+
+std::string flags_read_help() {
+  return "  --scheduler onecycle  --max-lr, --pct-start, --div-factor, --final-div-factor, --three-phase, --anneal\n"
+         "                       (not --lr: OneCycle sets the rate at every step, as PyTorch's OneCycleLR does)\n"
+         "  --scheduler step      --lr, --step-size, --gamma\n"
+         "  --scheduler plateau   --lr, --gamma (patience 2 epochs, on the test loss)\n"
+         "  --scheduler none      --lr\n"
+         "  --optimizer sgd       --momentum, --nesterov (adam and adamw read neither)\n"
+         "  --lr-find             replaces --lr (--max-lr with onecycle) by its pick\n"
+         "A flag the recipe does not read is refused rather than ignored.\n";
 }
 
 // One list of (key, flag) pairs; X(field, flag).
@@ -173,7 +220,16 @@ std::string command_for(const Recipe& r, const Environment& e) {
   }
   cmd += " --data " + shell_quote(r.data);
   if (!e.out.empty()) cmd += " --out " + shell_quote(e.out);
-  return cmd;
+  return cmd + environment_flags(e);
+}
+
+std::string environment_flags(const Environment& e) {
+  const Environment defaults;
+  std::string s;
+  if (e.device != defaults.device) s += " --device " + shell_quote(e.device);
+  if (e.threads != defaults.threads) s += " --threads " + std::to_string(e.threads);
+  if (e.workers != defaults.workers) s += " --workers " + std::to_string(e.workers);
+  return s;
 }
 
 }  // namespace minidl::train

@@ -6,6 +6,7 @@
 //                change between a stop and a resume.
 #pragma once
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,11 +81,21 @@ nlohmann::json to_json(const Environment& e);
 // Strict: every field present with the right type; errors name `where` (the file) and the field.
 Recipe recipe_from_json(const nlohmann::json& j, const std::string& where);
 
+// The recipe flags in `given` (JSON keys) that the recipe's optimizer and schedule never read, each
+// as "--flag: why" (--lr under onecycle, --step-size outside step, --momentum with adam, ...).
+// train_cifar refuses them: a flag that silently does nothing is a wrong result waiting to happen.
+std::vector<std::string> unread_flags(const Recipe& r, const std::set<std::string>& given);
+// Which flags each --scheduler and --optimizer reads, for --help.
+std::string flags_read_help();
+
 // The value of one field as it would be typed on the command line ("0.2", "true", "sgd").
 std::string flag_value(const Recipe& r, const std::string& key);
 // The command that trains this recipe from scratch: the program, every flag whose value differs
-// from the defaults, --data and --out. Values are shell-quoted where needed.
+// from the defaults, --data and --out, and the environment flags (below). Values are shell-quoted.
 std::string command_for(const Recipe& r, const Environment& e);
+// The environment flags that differ from their defaults (" --threads 1 --workers 0 --device cpu"),
+// so a printed continue / start-again command runs where the user ran it.
+std::string environment_flags(const Environment& e);
 // A path quoted for a POSIX shell when it needs it.
 std::string shell_quote(const std::string& s);
 

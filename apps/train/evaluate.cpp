@@ -1,6 +1,6 @@
 #include "apps/train/evaluate.h"
 
-#include "apps/train/signals.h"
+#include "apps/train/progress.h"
 #include "core/autograd.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
@@ -27,7 +27,7 @@ int64_t count_correct(const Tensor& logits, const Tensor& labels) {
   return correct;
 }
 
-EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta) {
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta, int64_t epoch, int64_t epochs) {
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
@@ -36,8 +36,9 @@ EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta) 
   int64_t correct = 0, seen = 0, tta_correct = 0;
   loader.start_epoch(0);
   data::Batch b;
+  ProgressBar bar("test", epoch, epochs, loader.num_batches());
+  int64_t batches = 0;
   while (loader.next(b)) {
-    check_stop();
     Tensor out = model(b.images);
     loss_sum += ops::cross_entropy(out, b.labels).item() * static_cast<double>(b.size());
     const std::vector<int64_t> pred = argmax_rows(out);
@@ -54,7 +55,11 @@ EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta) 
       for (size_t i = 0; i < tta.size(); ++i) tta_correct += tta[i] == truth[i];
     }
     seen += b.size();
+    if (epoch > 0)
+      bar.update(++batches, seen, loss_sum / static_cast<double>(seen),
+                 100.0 * static_cast<double>(correct) / static_cast<double>(seen));
   }
+  bar.finish();
   model.train(was_training);
   r.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
   r.accuracy = seen ? 100.0 * static_cast<double>(correct) / static_cast<double>(seen) : 0.0;

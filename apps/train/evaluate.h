@@ -21,9 +21,11 @@ struct EvalResult {
 };
 
 // Runs the model in eval mode without autograd over one epoch of `loader` (which must not
-// shuffle); restores the model's training flag. Checks for a stop request (signals.h) after
-// every batch.
-EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta = false);
+// shuffle); restores the model's training flag. A stop request (signals.h) does not cut it short:
+// the test pass of a trained epoch is finished so that the epoch is kept. With epoch > 0 a live
+// "test" progress line is drawn on a terminal (epoch of epochs).
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader, bool flip_tta = false, int64_t epoch = 0,
+                    int64_t epochs = 0);
 
 // Index of the largest value in each row of a [N, C] tensor (any device).
 std::vector<int64_t> argmax_rows(const Tensor& logits);

@@ -19,8 +19,26 @@ double evaluate_saved(const EvaluateOptions& o) {
   o.env.validate();
   std::error_code ec;
   std::string file = o.weights;
-  if (fs::is_directory(file, ec)) file = (fs::path(file) / "model.safetensors").string();
-  const SafetensorsFile weights = load_safetensors(file);
+  if (fs::is_directory(file, ec)) {
+    if (!fs::exists(fs::path(file) / "model.safetensors", ec)) {
+      std::string norms;  // a --norm all folder holds one run per norm
+      for (const char* n : {"batch", "group", "layer"})
+        if (fs::exists(fs::path(file) / n / "model.safetensors", ec)) norms += " " + (fs::path(file) / n).string();
+      MINIDL_CHECK(norms.empty(), file, " is a --norm all folder: evaluate one norm's run at a time:", norms);
+    }
+    file = (fs::path(file) / "model.safetensors").string();
+  }
+  SafetensorsFile weights = load_safetensors(file);
+  // A training checkpoint holds the model's tensors as "model.<name>" beside the optimizer's
+  // "optimizer.<name>" (checkpoint.h): evaluate its model.
+  bool is_checkpoint = false;
+  for (const auto& [name, t] : weights.tensors) is_checkpoint |= name.rfind("optimizer.", 0) == 0;
+  if (is_checkpoint) {
+    NamedTensors model_part;
+    for (const auto& [name, t] : weights.tensors)
+      if (name.rfind("model.", 0) == 0) model_part.emplace_back(name.substr(6), t);
+    weights.tensors = model_part;
+  }
   Recipe recipe;
   const Metadata& m = weights.metadata;
   if (m.count("recipe")) {
@@ -58,6 +76,9 @@ double evaluate_saved(const EvaluateOptions& o) {
   const EvalResult eval = evaluate(*model, loader, /*flip_tta=*/true);
 
   const std::string out = o.out.empty() ? (fs::path(file).parent_path() / "evaluation").string() : o.out;
+  MINIDL_CHECK(!holds_run(out), "--out '", out, "' holds a training run (", run_files_in(out).empty() ? "in its norm "
+               "folders" : run_files_in(out).front(), "); the evaluation would replace its predictions.csv and "
+               "pictures: choose another --out");
   fs::create_directories(out, ec);
   MINIDL_CHECK(!ec, "cannot create '", out, "': ", ec.message());
   const std::string what = recipe.model + ", " + recipe.norm + " norm";

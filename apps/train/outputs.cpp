@@ -33,11 +33,12 @@ std::vector<double> per_class_of(const std::vector<std::vector<int64_t>>& confus
 
 void write_metrics(const RunResult& r) {
   std::ostringstream csv;
-  csv << "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,data_wait_seconds,images_per_second\n";
+  csv << "epoch,train_loss,train_acc,test_loss,test_acc,lr_first,lr,seconds,data_wait_seconds,images_per_second\n";
   char line[256];
   for (const EpochRecord& e : r.history) {
-    std::snprintf(line, sizeof line, "%lld,%.6f,%.4f,%.6f,%.4f,%.6g,%.2f,%.3f,%.1f\n", (long long)e.epoch, e.train_loss,
-                  e.train_acc, e.test_loss, e.test_acc, e.lr, e.seconds, e.data_wait, e.images_per_second);
+    std::snprintf(line, sizeof line, "%lld,%.6f,%.4f,%.6f,%.4f,%.6g,%.6g,%.2f,%.3f,%.1f\n", (long long)e.epoch,
+                  e.train_loss, e.train_acc, e.test_loss, e.test_acc, e.lr_first, e.lr, e.seconds, e.data_wait,
+                  e.images_per_second);
     csv << line;
   }
   write_file_atomically(r.out_dir + "/metrics.csv", csv.str());

@@ -16,8 +16,8 @@ std::string format_duration(double seconds) {
 
 bool ProgressBar::is_terminal() { return isatty(STDOUT_FILENO) == 1; }
 
-ProgressBar::ProgressBar(int64_t epoch, int64_t epochs, int64_t total_batches)
-    : epoch_(epoch), epochs_(epochs), total_(total_batches), start_(std::chrono::steady_clock::now()),
+ProgressBar::ProgressBar(const char* what, int64_t epoch, int64_t epochs, int64_t total_batches)
+    : what_(what), epoch_(epoch), epochs_(epochs), total_(total_batches), start_(std::chrono::steady_clock::now()),
       last_draw_(start_), live_(is_terminal()) {}
 
 void ProgressBar::update(int64_t done, int64_t images, double loss, double accuracy) {
@@ -32,7 +32,7 @@ void ProgressBar::update(int64_t done, int64_t images, double loss, double accur
   const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : width;
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < width) bar += '>' + std::string(static_cast<size_t>(width - filled - 1), ' ');
-  std::printf("\r\033[Kepoch %3lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.2f%%  %.0f img/s  ETA %s",
+  std::printf("\r\033[K%-5s %3lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.2f%%  %.0f img/s  ETA %s", what_,
               (long long)epoch_, (long long)epochs_, bar.c_str(), (long long)done, (long long)total_, loss, accuracy,
               rate, format_duration(eta).c_str());
   std::fflush(stdout);
@@ -40,8 +40,10 @@ void ProgressBar::update(int64_t done, int64_t images, double loss, double accur
 }
 
 void ProgressBar::finish() {
-  if (drawn_) std::printf("\r\033[K");
+  if (!drawn_) return;
+  std::printf("\r\033[K");
   std::fflush(stdout);
+  drawn_ = false;
 }
 
 }  // namespace minidl::train

@@ -6,7 +6,7 @@ namespace minidl::train {
 
 nlohmann::json to_json(const EpochRecord& r) {
   return {{"epoch", r.epoch},         {"train_loss", r.train_loss}, {"train_acc", r.train_acc},
-          {"test_loss", r.test_loss}, {"test_acc", r.test_acc},     {"lr", r.lr},
+          {"test_loss", r.test_loss}, {"test_acc", r.test_acc},     {"lr_first", r.lr_first}, {"lr", r.lr},
           {"seconds", r.seconds},     {"data_wait", r.data_wait},   {"images_per_second", r.images_per_second}};
 }
 
@@ -25,6 +25,8 @@ EpochRecord epoch_record_from_json(const nlohmann::json& j, const std::string& w
   r.test_loss = num("test_loss"), r.test_acc = num("test_acc");
   r.lr = num("lr"), r.seconds = num("seconds"), r.data_wait = num("data_wait");
   r.images_per_second = num("images_per_second");
+  // Records written before lr_first existed logged one rate (the one after the epoch's last step).
+  r.lr_first = j.contains("lr_first") ? num("lr_first") : r.lr;
   return r;
 }
 

@@ -16,7 +16,9 @@ namespace minidl::train {
 struct EpochRecord {
   int64_t epoch = 0;  // 1-based
   double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
-  double lr = 0;            // at the end of the epoch
+  // The learning rates the epoch trained with: its first and its last step's (a schedule that
+  // steps per epoch changes the rate only after the epoch, so both are the same there).
+  double lr_first = 0, lr = 0;
   double seconds = 0;       // training + evaluation
   double data_wait = 0;     // seconds the training loop waited for batches
   double images_per_second = 0;

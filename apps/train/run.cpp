@@ -33,6 +33,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 // Everything one run holds while it trains.
 struct Run {
   TrainConfig cfg;
+  RunFolderClaim claim;  // the run folder, held while the run lasts
   Recipe effective;  // the recipe with the LR finder's pick applied (what the optimizer uses)
   Device device = Device::cpu();
   std::unique_ptr<data::Cifar10> train_set, test_set;
@@ -136,12 +137,15 @@ EpochRecord train_one_epoch(Run& run, int64_t epoch) {
   const auto t0 = Clock::now();
   run.model->train();
   run.train_loader->start_epoch(epoch);
-  ProgressBar bar(epoch + 1, run.cfg.recipe.epochs, run.train_loader->num_batches());
+  ProgressBar bar("epoch", epoch + 1, run.cfg.recipe.epochs, run.train_loader->num_batches());
   double loss_sum = 0;
   int64_t correct = 0, seen = 0, batches = 0;
   data::Batch b;
+  double lr_first = 0, lr_last = 0;
   while (run.train_loader->next(b)) {
     check_stop();
+    lr_last = run.opt->lr();  // the rate this step uses: the schedule steps after the optimizer
+    if (batches == 0) lr_first = lr_last;
     const StepResult s = train_step(*run.model, *run.opt, run.sched.get(), b.images, b.labels,
                                     run.cfg.recipe.label_smoothing);
     const double l = s.loss;
@@ -161,6 +165,8 @@ EpochRecord train_one_epoch(Run& run, int64_t epoch) {
   r.epoch = epoch + 1;
   r.train_loss = loss_sum / static_cast<double>(seen);
   r.train_acc = 100.0 * static_cast<double>(correct) / static_cast<double>(seen);
+  r.lr_first = lr_first;
+  r.lr = lr_last;
   r.images_per_second = static_cast<double>(seen) / since(t0);
   r.data_wait = run.train_loader->wait_seconds();
   return r;
@@ -197,9 +203,10 @@ void print_stop_message(const Run& run, int64_t epochs_done, const std::string& 
   const std::string target = env.resume_target.empty() ? env.out : env.resume_target;
   if (epochs_done > 0)
     std::printf("%s: the last complete checkpoint is epoch %lld of %lld in %s/checkpoint.safetensors\n"
-                "continue with: %s --resume %s\n",
+                "continue with: %s --resume %s%s\n",
                 why.c_str(), (long long)epochs_done, (long long)run.cfg.recipe.epochs, env.out.c_str(),
-                shell_quote(env.program).c_str(), shell_quote(absolute_path(target)).c_str());
+                shell_quote(env.program).c_str(), shell_quote(absolute_path(target)).c_str(),
+                environment_flags(env).c_str());
   else
     std::printf("%s before the first epoch ended: nothing was saved; start again with: %s\n", why.c_str(),
                 command_for(run.cfg.recipe, env).c_str());
@@ -226,7 +233,10 @@ void prepare(Run& run, const TrainConfig& given) {
     cfg.recipe.data = absolute_path(cfg.recipe.data);
   }
   if (cfg.env.threads > 0) set_num_threads(cfg.env.threads);
-  std::filesystem::create_directories(cfg.env.out);
+  // Claimed for the run's life (a --resume of a run that is still going is refused), and found
+  // writable before any data is read or any epoch trained.
+  run.claim = claim_run_folder(cfg.env.out, cfg.resume.empty() ? "the run folder" : "--resume");
+  check_writable(cfg.env.out);
   if (const int stale = remove_stale_temp_files(cfg.env.out))
     std::printf("removed %d temporary file(s) left in %s by an interrupted write\n", stale, cfg.env.out.c_str());
 }
@@ -290,20 +300,22 @@ bool run_epoch(Run& run, int64_t epoch) {
   const auto t0 = Clock::now();
   EpochRecord r = train_one_epoch(run, epoch);
   const bool last = epoch + 1 == cfg.recipe.epochs;
-  const EvalResult eval = evaluate(*run.model, *run.test_loader, /*flip_tta=*/last);
+  const EvalResult eval = evaluate(*run.model, *run.test_loader, /*flip_tta=*/last, epoch + 1, cfg.recipe.epochs);
   if (!std::isfinite(eval.loss))  // e.g. batch norm's running statistics overflowed
     diverged(run, epoch, "the test loss is " + std::to_string(eval.loss) + " after epoch " + std::to_string(epoch + 1));
   if (run.sched) run.sched->step_epoch(eval.loss);
   r.test_loss = eval.loss;
   r.test_acc = eval.accuracy;
-  r.lr = run.opt->lr();
   r.seconds = since(t0);
   result.history.push_back(r);
   run.history.push_back(to_json(r));
-  std::printf("epoch %3lld/%lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  lr %.3g  %s  "
+  char lr[48];  // the rate(s) the epoch trained with
+  if (r.lr_first == r.lr) std::snprintf(lr, sizeof lr, "%.3g", r.lr);
+  else std::snprintf(lr, sizeof lr, "%.3g..%.3g", r.lr_first, r.lr);
+  std::printf("epoch %3lld/%lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  lr %s  %s  "
               "%.0f img/s  data wait %.2fs\n",
               (long long)r.epoch, (long long)cfg.recipe.epochs, r.train_loss, r.train_acc, r.test_loss, r.test_acc,
-              r.lr, format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait);
+              lr, format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait);
   if (last)
     std::printf("final test accuracy with flip test-time augmentation: %.2f%% (without: %.2f%%)\n",
                 eval.flip_tta_accuracy, eval.accuracy);
@@ -326,7 +338,12 @@ bool run_epoch(Run& run, int64_t epoch) {
 RunResult run_training(const TrainConfig& config) {
   Run run;
   prepare(run, config);
-  build(run);
+  try {
+    build(run);  // the LR finder can be stopped too
+  } catch (const Interrupted& e) {
+    print_stop_message(run, run.ckpt.epoch, e.what());
+    throw;
+  }
   const Recipe& recipe = run.cfg.recipe;
   if (recipe.epochs == 0) {
     std::printf("--epochs 0: nothing to train\n");

@@ -14,7 +14,8 @@ static_assert(std::atomic<int>::is_always_lock_free, "the handler may only touch
 extern "C" void on_stop_signal(int sig) {
   int expected = 0;
   if (g_signal.compare_exchange_strong(expected, sig)) {
-    const char msg[] = "\ntrain_cifar: stopping after the current batch (send the signal again to quit at once)\n";
+    const char msg[] = "\ntrain_cifar: stopping after the current batch, or after the test pass if one is running "
+                       "(it keeps the epoch just trained); send the signal again to quit at once\n";
     [[maybe_unused]] ssize_t w = ::write(STDERR_FILENO, msg, sizeof msg - 1);
     return;
   }
@@ -34,6 +35,7 @@ void install_stop_handlers() {
   sa.sa_flags = SA_RESTART;  // blocked reads and waits continue; the loop checks the flag
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // a closed terminal or ssh session: stop as cleanly as SIGTERM
 }
 
 int stop_signal() { return g_signal.load(); }
@@ -45,8 +47,10 @@ void check_stop() {
 void clear_stop() { g_signal.store(0); }
 
 Interrupted::Interrupted(int sig)
-    : std::runtime_error(sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGTERM ? "terminated (SIGTERM)"
-                                                                                 : "stopped by a signal"),
+    : std::runtime_error(sig == SIGINT    ? "interrupted (SIGINT)"
+                         : sig == SIGTERM ? "terminated (SIGTERM)"
+                         : sig == SIGHUP  ? "hung up (SIGHUP)"
+                                          : "stopped by a signal"),
       signal(sig) {}
 
 }  // namespace minidl::train

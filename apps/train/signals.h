@@ -1,6 +1,7 @@
-// Ctrl-C and SIGTERM during training: the first signal asks the run to stop at the next safe
-// point (after the current batch; the last complete checkpoint stays as it is), the run prints
-// the command that resumes it and train_cifar exits 130 (SIGINT) or 143 (SIGTERM). A second
+// Ctrl-C, SIGTERM and SIGHUP during training: the first signal asks the run to stop at the next
+// safe point (after the current batch, or after the test pass under way, which then checkpoints
+// its epoch; the last complete checkpoint stays as it is), the run prints the command that
+// resumes it and train_cifar exits 128 + the signal: 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP). A second
 // signal exits at once with the same code (nothing is being written that a checkpoint depends on:
 // checkpoints are renamed into place whole).
 #pragma once
