@@ -112,6 +112,21 @@ int run_main(int argc, char** argv) {
   app.add_option("--evaluate", evaluate, "Evaluate the weights of this run folder (or model.safetensors); no training");
   app.add_option("--stop-after", env.stop_after, "Stop after this epoch as if interrupted (to try --resume)")->capture_default_str();
   app.add_flag("--summary", summary, "Print the model summary and exit");
+  // --help in groups, in the order a recipe is thought through.
+  const std::vector<std::pair<const char*, std::vector<const char*>>> groups = {
+      {"Model", {"--model", "--norm", "--groups", "--dropout", "--weight-std"}},
+      {"Optimization", {"--epochs", "--batch-size", "--optimizer", "--lr", "--momentum", "--nesterov", "--weight-decay",
+                        "--lr-find", "--label-smoothing", "--seed"}},
+      {"Schedule", {"--scheduler", "--max-lr", "--pct-start", "--div-factor", "--final-div-factor", "--three-phase",
+                    "--anneal", "--step-size", "--gamma"}},
+      {"Data and augmentation", {"--data", "--limit-train", "--augment", "--pad-fill"}},
+      {"Output and run", {"--out", "--overwrite", "--resume", "--evaluate", "--stop-after", "--summary"}},
+      {"Hardware", {"--device", "--threads", "--workers"}}};
+  // Booleans read "true" / "false" (what the flags accept), not CLI11's 1 / 0.
+  recipe_opts["weight_std"]->default_str(r.weight_std ? "true" : "false");
+  recipe_opts["nesterov"]->default_str(r.nesterov ? "true" : "false");
+  for (const auto& [group, flags] : groups)
+    for (const char* flag : flags) app.get_option(flag)->group(group);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

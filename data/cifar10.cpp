@@ -114,6 +114,21 @@ void read_file(const fs::path& path, int64_t wanted, Cifar10& out, uint64_t* has
 
 const char* split_name(Split split) { return split == Split::Train ? "train" : "test"; }
 
+namespace {
+// The official archive names the classes in batches.meta.txt, one per line: used when it holds
+// exactly ten names, else the official list.
+std::vector<std::string> class_names_in(const fs::path& folder) {
+  std::ifstream f(folder / "batches.meta.txt");
+  std::vector<std::string> names;
+  for (std::string line; std::getline(f, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) names.push_back(line);
+  }
+  if (names.size() == cifar10_class_names().size()) return names;
+  return cifar10_class_names();
+}
+}  // namespace
+
 const std::vector<std::string>& cifar10_class_names() {
   static const std::vector<std::string> names = {"airplane", "automobile", "bird",  "cat",  "deer",
                                                  "dog",      "frog",       "horse", "ship", "truck"};
@@ -134,7 +149,7 @@ Cifar10 load_cifar10(const std::string& dir, Split split, int64_t limit) {
   Cifar10 out;
   out.folder = folder.string();
   out.split = split;
-  out.class_names = cifar10_class_names();
+  out.class_names = class_names_in(folder);
   uint64_t hash = 0xcbf29ce484222325ULL;
   for (const auto& f : files) {
     if (limit >= 0 && out.size() >= limit) {

@@ -114,6 +114,12 @@ TEST_CASE("train_cifar --help documents every flag with its default", "[train_ci
     CHECK(output.find(flag) != std::string::npos);
   }
   CHECK(output.find("--epochs INT=20") != std::string::npos);  // defaults are shown
+  CHECK(output.find("--nesterov BOOLEAN=true") != std::string::npos);  // as the flag reads them
+  for (const char* group : {"Model:", "Optimization:", "Schedule:", "Data and augmentation:", "Output and run:",
+                            "Hardware:"}) {
+    INFO(group);
+    CHECK(output.find(group) != std::string::npos);
+  }
   // The rules users need: run folders, resume, signals, evaluate.
   for (const char* rule : {"never overwritten", "exits 130", "143", "predictions.csv", "more --epochs"}) {
     INFO(rule);

@@ -64,6 +64,11 @@ TEST_CASE("the logged learning rate is the one each epoch trained with", "[train
   CHECK(m["epochs"][0]["lr_first"].get<double>() == Approx(0.1));
   CHECK(m["epochs"][1]["lr"].get<double>() == Approx(0.05));
   CHECK(has(read_text(data / "step" / "metrics.csv"), "lr_first,lr,"));
+  CHECK(has(r.output, "lr 0.1  "));  // epoch 1's line: one rate
+  CHECK(has(r.output, "run ETA "));  // after epoch 1 of 2
+  // At the end: what came out and where it went.
+  CHECK(has(r.output, "done: convnet39k (batch norm)"));
+  CHECK(has(r.output, "wrote " + (data / "step").string() + "/: metrics.csv"));
   // OneCycle moves within an epoch: the first and last step's rates are both logged.
   train::TrainConfig c = tiny_config(data, (data / "onecycle").string());
   c.recipe.epochs = 2;
@@ -104,8 +109,19 @@ TEST_CASE("--evaluate takes a checkpoint and refuses what it would ignore or ove
   INFO(a.output << b.output);
   REQUIRE(a.exit_code == 0);
   REQUIRE(b.exit_code == 0);
-  CHECK(read_json(data / "eval_model" / "evaluation.json")["test_acc"] ==
-        read_json(data / "eval_ckpt" / "evaluation.json")["test_acc"]);
+  const auto ev = read_json(data / "eval_model" / "evaluation.json");
+  CHECK(ev["test_acc"] == read_json(data / "eval_ckpt" / "evaluation.json")["test_acc"]);
+  // evaluation.json holds what the terminal shows: per-class accuracy and the confusion matrix.
+  CHECK(ev["per_class_accuracy"].size() == 10);
+  CHECK(ev["per_class_accuracy"].contains("airplane"));
+  int64_t counted = 0;
+  for (const auto& row : ev["confusion_matrix"]["rows_true_columns_predicted"])
+    for (const auto& v : row) counted += v.get<int64_t>();
+  CHECK(counted == 100);  // every test image once
+  // predictions.csv names the classes after the numbers.
+  const std::string csv = read_text(data / "eval_model" / "predictions.csv");
+  CHECK(has(csv.substr(0, csv.find('\n')), "logit_9,label_name,prediction_name"));
+  CHECK(has(csv, ",airplane,"));
   // A recipe flag would be ignored: the saved recipe is the model.
   CommandResult r = run_command(train_cifar_bin() + " --evaluate " + run.string() + " --model skipnet48k --norm group");
   INFO(r.output);

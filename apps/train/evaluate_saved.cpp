@@ -83,10 +83,11 @@ double evaluate_saved(const EvaluateOptions& o) {
   MINIDL_CHECK(!ec, "cannot create '", out, "': ", ec.message());
   const std::string what = recipe.model + ", " + recipe.norm + " norm";
   write_evaluation_files(out, what, test, eval);
-  const nlohmann::json j = {{"weights", absolute_path(file)}, {"data", absolute_path(test.folder)},
+  nlohmann::json j = {{"weights", absolute_path(file)}, {"data", absolute_path(test.folder)},
                             {"test_images", test.size()}, {"test_acc", eval.accuracy}, {"test_loss", eval.loss},
                             {"test_acc_flip_tta", eval.flip_tta_accuracy},
                             {"recipe", to_json(recipe)}};
+  j.update(evaluation_json(test, eval));
   write_file_atomically(out + "/evaluation.json", j.dump(2) + "\n");
   std::printf("%s (%s): test accuracy %.2f%% (%lld images), test loss %.4f; with flip test-time augmentation "
               "%.2f%%\n%s", file.c_str(), what.c_str(), eval.accuracy, (long long)test.size(), eval.loss,

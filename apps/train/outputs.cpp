@@ -86,9 +86,14 @@ void write_evaluation_files(const std::string& dir, const std::string& what, con
                             const EvalResult& eval) {
   // predictions.csv: enough to check a result outside minidl (e.g. against PyTorch on the same
   // weights); logits with 9 significant digits round-trip a float.
+  // The class names come last, so the numeric columns keep their places.
+  const auto& class_names = test_set.class_names;
+  auto name_of = [&](int64_t c) {
+    return c >= 0 && static_cast<size_t>(c) < class_names.size() ? class_names[static_cast<size_t>(c)] : std::string();
+  };
   std::string csv = "index,label,prediction";
   for (int64_t c = 0; c < eval.classes; ++c) csv += ",logit_" + std::to_string(c);
-  csv += "\n";
+  csv += ",label_name,prediction_name\n";
   char num[32];
   for (size_t i = 0; i < eval.predictions.size(); ++i) {
     csv += std::to_string(i) + "," + std::to_string(eval.labels[i]) + "," + std::to_string(eval.predictions[i]);
@@ -96,7 +101,7 @@ void write_evaluation_files(const std::string& dir, const std::string& what, con
       std::snprintf(num, sizeof num, ",%.9g", static_cast<double>(eval.logits[i * eval.classes + c]));
       csv += num;
     }
-    csv += "\n";
+    csv += "," + name_of(eval.labels[i]) + "," + name_of(eval.predictions[i]) + "\n";
   }
   write_file_atomically(dir + "/predictions.csv", csv);
 
@@ -114,6 +119,16 @@ void write_evaluation_files(const std::string& dir, const std::string& what, con
   plots::confusion_matrix(dir + "/confusion_matrix.png", "Confusion matrix, test set (" + what + ")", names, confusion);
   if (!wrong.empty())
     plots::image_grid(dir + "/misclassified.png", "Misclassified test images (true / predicted)", wrong, 5);
+}
+
+nlohmann::json evaluation_json(const data::Cifar10& test_set, const EvalResult& eval) {
+  const auto& names = test_set.class_names;
+  const auto confusion = confusion_of(eval, names.size());
+  const auto per_class = per_class_of(confusion);
+  nlohmann::json acc = nlohmann::json::object();
+  for (size_t c = 0; c < names.size(); ++c) acc[names[c]] = per_class[c];
+  return {{"per_class_accuracy", acc},
+          {"confusion_matrix", {{"classes", names}, {"rows_true_columns_predicted", confusion}}}};
 }
 
 std::string evaluation_report(const data::Cifar10& test_set, const EvalResult& eval) {

@@ -33,6 +33,9 @@ void write_evaluation_files(const std::string& out_dir, const std::string& what,
 void write_curves(const RunResult& r);
 // Per-class accuracy and the confusion matrix as text (for the terminal).
 std::string evaluation_report(const data::Cifar10& test_set, const EvalResult& eval);
+// The same as JSON: {"per_class_accuracy": {class: %}, "confusion_matrix": {"classes": [...],
+// "rows_true_columns_predicted": [[...]]}} (evaluation.json).
+nlohmann::json evaluation_json(const data::Cifar10& test_set, const EvalResult& eval);
 void write_lr_finder(const std::string& out_dir, const optim::LRFinderResult& lr);
 // comparison.md (a table like the reference projects' result tables) and comparison.png.
 void write_comparison(const std::string& out_dir, const std::vector<RunResult>& runs);

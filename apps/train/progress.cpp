@@ -32,9 +32,11 @@ void ProgressBar::update(int64_t done, int64_t images, double loss, double accur
   const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : width;
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < width) bar += '>' + std::string(static_cast<size_t>(width - filled - 1), ' ');
-  std::printf("\r\033[K%-5s %3lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.2f%%  %.0f img/s  ETA %s", what_,
-              (long long)epoch_, (long long)epochs_, bar.c_str(), (long long)done, (long long)total_, loss, accuracy,
-              rate, format_duration(eta).c_str());
+  char acc[32] = "";
+  if (accuracy >= 0) std::snprintf(acc, sizeof acc, "  acc %5.2f%%", accuracy);
+  std::printf("\r\033[K%-5s %3lld/%lld [%s] %lld/%lld  loss %.4f%s  %.0f img/s  ETA %s", what_, (long long)epoch_,
+              (long long)epochs_, bar.c_str(), (long long)done, (long long)total_, loss, acc, rate,
+              format_duration(eta).c_str());
   std::fflush(stdout);
   drawn_ = true;
 }

@@ -20,7 +20,7 @@ class ProgressBar {
   ~ProgressBar() { finish(); }
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
-  // After each batch: the running mean loss and accuracy (%) over the epoch so far.
+  // After each batch: the running mean loss and accuracy (%; negative: not shown) so far.
   void update(int64_t batches_done, int64_t images_done, double loss, double accuracy);
   // Clears the live line (call before printing the epoch summary); idempotent.
   void finish();

@@ -34,6 +34,8 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 struct Run {
   TrainConfig cfg;
   RunFolderClaim claim;  // the run folder, held while the run lasts
+  double session_seconds = 0;  // epochs trained by this process, for the run's ETA
+  int64_t session_epochs = 0;
   Recipe effective;  // the recipe with the LR finder's pick applied (what the optimizer uses)
   Device device = Device::cpu();
   std::unique_ptr<data::Cifar10> train_set, test_set;
@@ -98,22 +100,36 @@ void find_lr(Run& run, bool resuming) {
     data::Batch b;
     int64_t epoch = 0;
     run.train_loader->start_epoch(epoch);
+    constexpr int64_t kIters = 100;
+    std::printf("LR finder: %lld steps from lr 1e-6 to 10 (its pick becomes %s)\n", (long long)kIters,
+                eff.scheduler == "onecycle" ? "--max-lr" : "--lr");
+    std::fflush(stdout);
+    ProgressBar bar("lr", 1, 1, kIters);
+    int64_t steps = 0;
+    double loss_sum = 0;
     auto next_loss = [&] {
       check_stop();
       if (!run.train_loader->next(b)) {
         run.train_loader->start_epoch(++epoch);
         run.train_loader->next(b);
       }
-      return step_loss(run, b).second;
+      Tensor loss = step_loss(run, b).second;
+      loss_sum += loss.item();
+      ++steps;
+      bar.update(steps, steps * b.size(), loss_sum / static_cast<double>(steps), /*accuracy: not shown*/ -1);
+      return loss;
     };
     run.model->train();
     const auto found = optim::lr_find(*run.opt, next_loss, run.model->state_dict(),
-                                      optim::LRFinderOptions().start_lr(1e-6).end_lr(10).num_iter(100));
+                                      optim::LRFinderOptions().start_lr(1e-6).end_lr(10).num_iter(kIters));
+    bar.finish();
     MINIDL_CHECK(found.suggested_index >= 0, "LR finder: the loss curve is too short to suggest a learning rate (",
                  found.lrs.size(), " points before divergence); set --lr / --max-lr yourself");
     std::printf("LR finder: suggested learning rate %.3g (steepest descent of the loss, %zu points%s)\n",
                 found.suggested_lr, found.lrs.size(), found.diverged ? ", stopped at divergence" : "");
     write_lr_finder(run.cfg.env.out, found);
+    std::printf("LR finder: the curve is in %s/lr_finder.png (and .csv); training uses %.3g as %s\n",
+                run.cfg.env.out.c_str(), found.suggested_lr, eff.scheduler == "onecycle" ? "--max-lr" : "--lr");
     lr = found.suggested_lr;
     run.extra["lr_finder"] = {{"suggested_lr", lr}, {"lrs", found.lrs}, {"losses", found.losses}};
   }
@@ -196,6 +212,19 @@ bool final_files_complete(const std::string& dir) {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+// Where everything went, once a run has ended.
+void print_summary(const RunResult& r) {
+  std::printf("done: %s (%s norm) in %s: final test accuracy %.2f%% (%.2f%% with flip test-time augmentation), "
+              "best %.2f%% at epoch %lld\n",
+              r.recipe.model.c_str(), r.recipe.norm.c_str(), format_duration(r.seconds).c_str(),
+              r.history.empty() ? 0.0 : r.history.back().test_acc, r.flip_tta_acc, r.best_test_acc,
+              (long long)r.best_epoch);
+  std::printf("wrote %s/: metrics.csv, metrics.json, checkpoint.safetensors, model.safetensors, predictions.csv, "
+              "loss.png, accuracy.png, per_class_accuracy.png, confusion_matrix.png, misclassified.png%s\n",
+              r.out_dir.c_str(), r.recipe.lr_find ? ", lr_finder.png, lr_finder.csv" : "");
+  std::fflush(stdout);
 }
 
 void print_stop_message(const Run& run, int64_t epochs_done, const std::string& why) {
@@ -312,10 +341,17 @@ bool run_epoch(Run& run, int64_t epoch) {
   char lr[48];  // the rate(s) the epoch trained with
   if (r.lr_first == r.lr) std::snprintf(lr, sizeof lr, "%.3g", r.lr);
   else std::snprintf(lr, sizeof lr, "%.3g..%.3g", r.lr_first, r.lr);
+  // The rest of the run at the mean pace of this session's epochs (not the saved ones: a resumed
+  // run may be on another machine).
+  run.session_seconds += r.seconds;
+  ++run.session_epochs;
+  const double left = run.session_seconds / static_cast<double>(run.session_epochs) *
+                      static_cast<double>(cfg.recipe.epochs - r.epoch);
+  const std::string eta = last ? "" : "  run ETA " + format_duration(left);
   std::printf("epoch %3lld/%lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  lr %s  %s  "
-              "%.0f img/s  data wait %.2fs\n",
+              "%.0f img/s  data wait %.2fs%s\n",
               (long long)r.epoch, (long long)cfg.recipe.epochs, r.train_loss, r.train_acc, r.test_loss, r.test_acc,
-              lr, format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait);
+              lr, format_duration(r.seconds).c_str(), r.images_per_second, r.data_wait, eta.c_str());
   if (last)
     std::printf("final test accuracy with flip test-time augmentation: %.2f%% (without: %.2f%%)\n",
                 eval.flip_tta_accuracy, eval.accuracy);
@@ -363,6 +399,7 @@ RunResult run_training(const TrainConfig& config) {
     print_stop_message(run, epoch, e.what());  // epoch: the epochs completed
     throw;
   }
+  if (run.result.finished) print_summary(run.result);
   return run.result;
 }
 
