@@ -31,6 +31,7 @@
 #include "kernels/pool.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
+#include "kernels/unary.h"
 #include "kernels/view.h"
 
 #include "layers/activation.h"

@@ -19,6 +19,7 @@
 #include "kernels/conv.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
+#include "kernels/unary.h"
 #include "kernels/linear.h"
 #include "kernels/loss.h"
 #include "kernels/norm.h"
@@ -124,6 +125,10 @@ TEST_CASE("cuda sweep: elementwise", "[cuda][sweep]") {
     check_op("relu " + str(s), [](const auto& x) { return ops::relu(x[0]); }, {a}, {true}, d.seed());
     check_op("silu " + str(s), [](const auto& x) { return ops::silu(x[0]); }, {a}, {true}, d.seed());
     check_op("affine " + str(s), [=](const auto& x) { return ops::affine(x[0], scale, shift); }, {a}, {true}, d.seed());
+    check_op("gelu tanh " + str(s), [](const auto& x) { return ops::gelu(x[0], "tanh"); }, {a}, {true}, d.seed());
+    check_op("elu " + str(s), [=](const auto& x) { return ops::elu(x[0], scale); }, {a}, {true}, d.seed());
+    check_op("clamp " + str(s), [=](const auto& x) { return ops::clamp(x[0], -std::abs(shift), 0.5); }, {a}, {true},
+             d.seed());
   }
 }
 
