@@ -20,6 +20,7 @@
 #include "core/tensor.h"
 
 #include "kernels/augment.h"
+#include "kernels/broadcast.h"
 #include "kernels/conv.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"

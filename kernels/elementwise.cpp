@@ -8,6 +8,8 @@
 //   y = silu(x):        dx = dy * s (1 + x (1 - s)),  s = sigmoid(x)   (saves x)
 #include "kernels/elementwise.h"
 
+#include "kernels/broadcast.h"
+
 #include "core/autograd.h"
 #include "kernels/dispatch.h"
 
@@ -24,10 +26,11 @@ EngineChoice& elementwise_engine() {
 #define ELEMENTWISE_KERNEL(device, fn) MINIDL_CHOSEN_KERNEL(elementwise_engine(), device, fn, ELEMENTWISE_ENGINES)
 namespace {
 
+// Equal shapes take this family's tuned path; different ones broadcast (kernels/broadcast.h).
+bool broadcasts(const Tensor& a, const Tensor& b) { return a.defined() && b.defined() && a.shape() != b.shape(); }
 void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
   check_same_device_dtype(op, {&a, &b});
-  MINIDL_CHECK(a.shape() == b.shape(), op, ": shapes ", a.shape(), " and ", b.shape(),
-               " must match (minidl does not broadcast)");
+  MINIDL_CHECK(a.shape() == b.shape(), op, ": shapes ", a.shape(), " and ", b.shape(), " must match");
 }
 
 // y = alpha * a + beta * b on a's device.
@@ -115,6 +118,7 @@ struct SiluBackward : Node {
 };
 
 Tensor add_or_sub(const char* op, const Tensor& a, const Tensor& b, double beta) {
+  if (broadcasts(a, b)) return ops::binary(beta == 1.0 ? BinaryOp::Add : BinaryOp::Sub, a, b);
   check_same_shape(op, a, b);
   Tensor y = axpby(1.0, a, beta, b);
   if (needs_grad({a, b})) {
@@ -133,6 +137,7 @@ Tensor add(const Tensor& a, const Tensor& b) { return add_or_sub("add", a, b, 1.
 Tensor sub(const Tensor& a, const Tensor& b) { return add_or_sub("sub", a, b, -1.0); }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (broadcasts(a, b)) return binary(BinaryOp::Mul, a, b);
   check_same_shape("mul", a, b);
   Tensor y = mul_raw(a, b);
   if (needs_grad({a, b})) {

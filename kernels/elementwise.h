@@ -1,6 +1,6 @@
 // Elementwise ops: add, sub, mul, scalar affine (x * a + b), relu, silu; and in-place helpers the
-// engine and the optimizers use. Shapes must match exactly: minidl does not broadcast (the ops
-// that need a per-channel term, like bias and norm affine, do it inside their own kernels).
+// engine and the optimizers use. add, sub and mul of equal shapes run here (tuned CPU engine);
+// different shapes broadcast as in PyTorch (kernels/broadcast.h, with div, maximum, minimum).
 #pragma once
 #include <cstdint>
 
@@ -11,14 +11,15 @@
 namespace minidl {
 namespace ops {
 
-Tensor add(const Tensor& a, const Tensor& b);   // a + b
-Tensor sub(const Tensor& a, const Tensor& b);   // a - b
-Tensor mul(const Tensor& a, const Tensor& b);   // a * b (elementwise)
+Tensor add(const Tensor& a, const Tensor& b);   // a + b (broadcasting)
+Tensor sub(const Tensor& a, const Tensor& b);   // a - b (broadcasting)
+Tensor mul(const Tensor& a, const Tensor& b);   // a * b (elementwise, broadcasting)
 Tensor affine(const Tensor& x, double scale, double shift);  // x * scale + shift
 Tensor relu(const Tensor& x);                   // max(x, 0)
 Tensor silu(const Tensor& x);                   // x * sigmoid(x) (PyTorch's SiLU, also called swish)
 
-// In place, no autograd (for the engine's accumulation and optimizer updates): a += alpha * b.
+// In place, no autograd (for the engine's accumulation and optimizer updates): a += alpha * b
+// (equal shapes).
 void add_(Tensor& a, const Tensor& b, double alpha = 1.0);
 // In place, no autograd: a *= scale.
 void scale_(Tensor& a, double scale);

@@ -18,6 +18,7 @@
 #include "kernels/augment.h"
 #include "kernels/conv.h"
 #include "kernels/dropout.h"
+#include "kernels/broadcast.h"
 #include "kernels/elementwise.h"
 #include "kernels/unary.h"
 #include "kernels/linear.h"
@@ -128,6 +129,29 @@ TEST_CASE("cuda sweep: elementwise", "[cuda][sweep]") {
     check_op("gelu tanh " + str(s), [](const auto& x) { return ops::gelu(x[0], "tanh"); }, {a}, {true}, d.seed());
     check_op("elu " + str(s), [=](const auto& x) { return ops::elu(x[0], scale); }, {a}, {true}, d.seed());
     check_op("clamp " + str(s), [=](const auto& x) { return ops::clamp(x[0], -std::abs(shift), 0.5); }, {a}, {true},
+             d.seed());
+  }
+}
+
+TEST_CASE("cuda sweep: broadcasting binary ops", "[cuda][sweep]") {
+  Draw d(111);
+  for (int i = 0; i < 24; ++i) {
+    const DType dt = dtype_of_case(i);
+    std::vector<int64_t> out, da, db;
+    for (int64_t r = d.range(1, 4); r > 0; --r) out.push_back(r == 1 ? d.wide() : d.small());
+    // Each dimension of each input: the output's size or 1; b may also lack leading dimensions.
+    for (int64_t s : out) {
+      da.push_back(d.range(0, 2) == 0 ? 1 : s);
+      db.push_back(d.range(0, 2) == 0 ? 1 : s);
+    }
+    db.erase(db.begin(), db.begin() + d.range(0, static_cast<int64_t>(db.size()) - 1));
+    const Shape sa(da), sb(db);
+    const Tensor a = random(sa, dt, d), b = random(sb, dt, d, 0.5, 2);
+    const std::string what = str(sa) + " and " + str(sb);
+    check_op("add " + what, [](const auto& x) { return ops::add(x[0], x[1]); }, {a, b}, {true, true}, d.seed());
+    check_op("mul " + what, [](const auto& x) { return ops::mul(x[0], x[1]); }, {a, b}, {true, true}, d.seed());
+    check_op("div " + what, [](const auto& x) { return ops::div(x[0], x[1]); }, {a, b}, {true, true}, d.seed());
+    check_op("maximum " + what, [](const auto& x) { return ops::maximum(x[0], x[1]); }, {a, b}, {true, true},
              d.seed());
   }
 }
