@@ -21,6 +21,7 @@
 
 #include "kernels/augment.h"
 #include "kernels/broadcast.h"
+#include "kernels/composite_loss.h"
 #include "kernels/conv.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
