@@ -32,6 +32,7 @@
 #include "kernels/optim_update.h"
 #include "kernels/pool.h"
 #include "kernels/reduce.h"
+#include "kernels/shape.h"
 #include "kernels/softmax.h"
 #include "kernels/unary.h"
 #include "kernels/view.h"

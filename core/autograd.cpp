@@ -35,7 +35,9 @@ bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 
-bool needs_grad(std::initializer_list<Tensor> inputs) {
+bool needs_grad(std::initializer_list<Tensor> inputs) { return needs_grad(std::vector<Tensor>(inputs)); }
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
   if (!g_grad_enabled) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
@@ -43,6 +45,10 @@ bool needs_grad(std::initializer_list<Tensor> inputs) {
 }
 
 void connect(Tensor& output, const std::shared_ptr<Node>& node, std::initializer_list<Tensor> inputs) {
+  connect(output, node, std::vector<Tensor>(inputs));
+}
+
+void connect(Tensor& output, const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs) {
   node->next_.clear();
   for (const Tensor& t : inputs) {
     Edge e;

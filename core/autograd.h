@@ -50,8 +50,7 @@ class Node {
   const std::vector<Edge>& next_edges() const { return next_; }
 
  private:
-  friend void connect(Tensor& output, const std::shared_ptr<Node>& node,
-                      std::initializer_list<Tensor> inputs);
+  friend void connect(Tensor& output, const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs);
   friend void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
   std::vector<Edge> next_;
   bool released_ = false;
@@ -72,10 +71,12 @@ class NoGradGuard {
 
 // True when grad mode is on and some defined input requires grad: the op must record a node.
 bool needs_grad(std::initializer_list<Tensor> inputs);
+bool needs_grad(const std::vector<Tensor>& inputs);  // for ops with a variable number of inputs (cat)
 
 // Makes node the grad_fn of output, with one edge per input (undefined inputs and inputs that do
 // not require grad get an empty edge). Marks output as requiring grad.
 void connect(Tensor& output, const std::shared_ptr<Node>& node, std::initializer_list<Tensor> inputs);
+void connect(Tensor& output, const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs);
 
 // The engine behind Tensor::backward().
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
