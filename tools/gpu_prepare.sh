@@ -7,15 +7,20 @@
 #                             lib/, share/  the CMake package files of those four, PLplot's
 #                                       libraries and cairo driver with their shared-library
 #                                       closure (all but glibc and libstdc++), its pkg-config
-#                                       files (relocatable), fonts and a fontconfig setup
+#                                       files (relocatable), fonts and a fontconfig setup;
+#                                       share/minidl-deps-glibc: the newest glibc they need
+#                             bin/      pkg-config (Debian's pkgconf, its library in
+#                                       lib/pkgconf/): the apps' CMake finds PLplot with it
 #   .device/cifar/          the CIFAR-10 JPEG archive and its builder (../shared/datasets): the
 #                           binary copy itself is 176 MB, the archive 20 MB; gpu_check.sh builds
 #                           datasets/cifar-10-batches-bin from it in ~10 s (python3 + PIL + numpy)
 #   .device/cudnn/include   cuDNN headers, only as a fallback: gpu_check.sh prefers the headers of
-#                           the cuDNN the GPU machine has (PyTorch's nvidia-cudnn wheel)
+#                           the cuDNN the GPU machine has (PyTorch's nvidia-cudnn wheel), and uses
+#                           these when that wheel has its library but no headers
 #
 # usage: tools/gpu_prepare.sh
-# then, with the device tool: run(command="tools/gpu_check.sh $OUT", carry=[".device"])
+# then, on the GPU machine (the device tool: carry [".device"]), one command after the other:
+#   tools/gpu_check.sh --part 1 $OUT     and     tools/gpu_check.sh --part 2 $OUT
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dest=.device
@@ -24,12 +29,12 @@ arch=x86_64-linux-gnu
 libdir=/usr/lib/$arch
 plplot_ver=$(basename /usr/share/plplot5.* 2>/dev/null | sed 's/^plplot//')
 for need in /usr/lib/libCatch2WithMain.a /usr/include/catch2/catch.hpp /usr/include/eigen3/Eigen/Core /usr/include/CLI/CLI.hpp \
-            /usr/include/nlohmann/json.hpp /usr/include/plplot/plstream.h "$libdir/libplplotcxx.so"; do
+            /usr/include/nlohmann/json.hpp /usr/include/plplot/plstream.h "$libdir/libplplotcxx.so" /usr/bin/pkgconf; do
   [[ -e $need ]] || { say "missing $need: run ./build.sh first (it installs the dependencies)"; exit 1; }
 done
 
 rm -rf "$dest/prefix" "$dest/deps.tar.xz"
-mkdir -p "$dest/prefix"/{include,lib/cmake,lib/pkgconfig,share/cmake,share/fonts,etc/fonts}
+mkdir -p "$dest/prefix"/{bin,include,lib/cmake,lib/pkgconfig,lib/pkgconf,share/cmake,share/fonts,etc/fonts}
 p=$dest/prefix
 
 # ---- headers and CMake package files (Debian's are relocatable: paths relative to the file) ----
@@ -62,6 +67,21 @@ for pc in plplot plplot-c++; do
   sed -e 's|^libdir=.*|libdir=${pcfiledir}/..|' -e 's|^includedir=.*|includedir=${pcfiledir}/../../include/plplot|' \
       -e 's|^drvdir=.*|drvdir=${pcfiledir}/../plplot/drivers|' "$libdir/pkgconfig/$pc.pc" > "$p/lib/pkgconfig/$pc.pc"
 done
+# pkg-config: FindPkgConfig needs the program, which GPU machines may lack. Its library goes in a
+# folder of its own, so the wrapper's LD_LIBRARY_PATH brings in nothing else.
+cp -L /usr/bin/pkgconf "$p/bin/"
+cp -L "$(ldd /usr/bin/pkgconf | awk '/libpkgconf/ {print $3}')" "$p/lib/pkgconf/"
+cat > "$p/bin/pkg-config" <<'EOF'
+#!/bin/sh
+# The carried pkgconf (tools/gpu_prepare.sh), with its library beside it.
+here=$(dirname "$(readlink -f "$0")")
+LD_LIBRARY_PATH=$here/../lib/pkgconf${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec "$here/pkgconf" "$@"
+EOF
+chmod +x "$p/bin/pkg-config"
+# The newest glibc symbol version the carried binaries need: gpu_check.sh compares it with the GPU
+# machine's (libexpat, under the cairo driver, needs 2.36 on Debian 12).
+find "$p/lib" "$p/bin" -type f \( -name '*.so*' -o -name pkgconf \) -exec objdump -T {} + 2>/dev/null |
+  grep -oE 'GLIBC_[0-9]+\.[0-9]+' | sed 's/GLIBC_//' | sort -V | tail -1 > "$p/share/minidl-deps-glibc"
 # Fonts for the cairo driver's text, and a fontconfig file that points at them (gpu_check.sh
 # sets FONTCONFIG_FILE; the GPU machine may have neither).
 cp -L /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf "$p/share/fonts/"
