@@ -207,8 +207,8 @@ int run_main(int argc, char** argv) {
     if (!results.back().finished) return 0;  // --stop-after: the message says how to continue
   }
   if (!norm_all_dir.empty()) {
-    train::write_comparison(norm_all_dir, results);
-    std::printf("wrote %s/comparison.md\n", norm_all_dir.c_str());
+    const std::string table = train::write_comparison(norm_all_dir, results);
+    std::printf("\n%s\nwrote %s/comparison.md and comparison.png\n", table.c_str(), norm_all_dir.c_str());
   }
   return 0;
 }

@@ -278,5 +278,9 @@ TEST_CASE("a stopped --norm all run resumes as a whole and writes its comparison
     CHECK(m["recipe"]["epochs"] == 2);
   }
   CHECK(fs::exists(out / "comparison.md"));
+  // The table is printed too, with the flip-TTA column, one row per norm.
+  CHECK(second.output.find("| norm | params | epochs | best test acc | final test acc | with flip TTA |") !=
+        std::string::npos);
+  CHECK(second.output.find("| layer |") != std::string::npos);
   fs::remove_all(data);
 }

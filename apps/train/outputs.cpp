@@ -166,12 +166,12 @@ void write_lr_finder(const std::string& out_dir, const optim::LRFinderResult& lr
                     {{"loss", lr.lrs, lr.losses}}, /*log_x=*/true, lr.suggested_index >= 0 ? lr.suggested_lr : NAN);
 }
 
-void write_comparison(const std::string& out_dir, const std::vector<RunResult>& runs) {
+std::string write_comparison(const std::string& out_dir, const std::vector<RunResult>& runs) {
   std::ostringstream md;
   md << "# " << (runs.empty() ? "" : runs[0].recipe.model) << ": batch vs group vs layer normalization\n\n"
      << "CIFAR-10 test set; " << (runs.empty() ? "" : runs[0].device) << ".\n\n"
-     << "| norm | params | epochs | best test acc | final test acc | final train acc | time |\n"
-     << "|---|---|---|---|---|---|---|\n";
+     << "| norm | params | epochs | best test acc | final test acc | with flip TTA | final train acc | time |\n"
+     << "|---|---|---|---|---|---|---|---|\n";
   std::vector<plots::Series> curves;
   char row[256];
   for (const RunResult& r : runs) {
@@ -185,9 +185,11 @@ void write_comparison(const std::string& out_dir, const std::vector<RunResult>& 
     const auto [best, best_at] = best_epoch(r.history);
     double seconds = 0;
     for (const EpochRecord& e : r.history) seconds += e.seconds;
-    std::snprintf(row, sizeof row, "| %s | %s | %lld | %.2f%% (epoch %lld) | %.2f%% | %.2f%% | %s |\n", norm.c_str(),
-                  nn::with_commas(r.params).c_str(), (long long)last.epoch, best, (long long)best_at,
-                  last.test_acc, last.train_acc, format_duration(seconds).c_str());
+    char tta[32] = "—";  // measured on the final model only
+    if (r.flip_tta_acc >= 0) std::snprintf(tta, sizeof tta, "%.2f%%", r.flip_tta_acc);
+    std::snprintf(row, sizeof row, "| %s | %s | %lld | %.2f%% (epoch %lld) | %.2f%% | %s | %.2f%% | %s |\n",
+                  norm.c_str(), nn::with_commas(r.params).c_str(), (long long)last.epoch, best, (long long)best_at,
+                  last.test_acc, tta, last.train_acc, format_duration(seconds).c_str());
     md << row;
     plots::Series s{r.recipe.norm + " norm", {}, {}};
     for (const EpochRecord& e : r.history) s.x.push_back(double(e.epoch)), s.y.push_back(e.test_acc);
@@ -196,7 +198,10 @@ void write_comparison(const std::string& out_dir, const std::vector<RunResult>& 
   md << "\nEach run's folder holds its metrics, checkpoints and pictures.\n";
   write_file_atomically(out_dir + "/comparison.md", md.str());
   if (!curves.empty())
-    plots::line_chart(out_dir + "/comparison.png", "Test accuracy by normalization", "epoch", "test accuracy (%)", curves);
+    plots::line_chart(out_dir + "/comparison.png",
+                      "Test accuracy by normalization (" + (runs.empty() ? std::string() : runs[0].recipe.model) + ")",
+                      "epoch", "test accuracy (%)", curves);
+  return md.str();
 }
 
 }  // namespace minidl::train

@@ -37,7 +37,7 @@ std::string evaluation_report(const data::Cifar10& test_set, const EvalResult& e
 // "rows_true_columns_predicted": [[...]]}} (evaluation.json).
 nlohmann::json evaluation_json(const data::Cifar10& test_set, const EvalResult& eval);
 void write_lr_finder(const std::string& out_dir, const optim::LRFinderResult& lr);
-// comparison.md (a table like the reference projects' result tables) and comparison.png.
-void write_comparison(const std::string& out_dir, const std::vector<RunResult>& runs);
+// comparison.md (a table like the reference projects' result tables) and comparison.png; returns the table.
+std::string write_comparison(const std::string& out_dir, const std::vector<RunResult>& runs);
 
 }  // namespace minidl::train
