@@ -73,6 +73,7 @@ Tensor sign(const Tensor& x) { return unary(UnaryOp::Sign, x); }
 Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::Sigmoid, x); }
 Tensor tanh(const Tensor& x) { return unary(UnaryOp::Tanh, x); }
 Tensor hardswish(const Tensor& x) { return unary(UnaryOp::Hardswish, x); }
+Tensor mish(const Tensor& x) { return unary(UnaryOp::Mish, x); }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   MINIDL_CHECK(approximate == "none" || approximate == "tanh", "gelu: approximate must be 'none' or 'tanh' (as in "

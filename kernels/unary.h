@@ -34,6 +34,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 Tensor hardswish(const Tensor& x);
+Tensor mish(const Tensor& x);  // x * tanh(softplus(x)), torch.nn.functional.mish
 Tensor pow(const Tensor& x, double exponent);  // x^exponent, elementwise
 // min(max(x, min), max); either bound may be infinite (clamp_min / clamp_max).
 Tensor clamp(const Tensor& x, double min, double max);

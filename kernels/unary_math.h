@@ -24,6 +24,8 @@
 //   softplus    y = ln(1 + e^(a x)) / a, or x where a x > b   (a = beta, b = threshold)
 //               dy/dx = sigmoid(a x), or 1 where a x > b
 //   hardswish   y = x min(max(x + 3, 0), 6) / 6           dy/dx = 0 (x < -3), x / 3 + 1/2 (x <= 3), 1
+//   mish        y = x tanh(softplus(x)), softplus(x) = ln(1 + e^x)
+//               dy/dx = tanh(sp) + x (1 - tanh^2(sp)) sigmoid(x)
 //   pow         y = x^a   (a: the scalar exponent)        dy/dx = a x^(a-1)   (0 when a = 0)
 //   clamp       y = min(max(x, a), b)                     dy/dx = 1 if a <= x <= b else 0
 #pragma once
@@ -43,7 +45,7 @@ namespace minidl {
 #define MINIDL_UNARY_OPS(X)                                                                              \
   X(exp, Exp) X(log, Log) X(log1p, Log1p) X(sqrt, Sqrt) X(rsqrt, Rsqrt) X(abs, Abs) X(neg, Neg)            \
   X(sign, Sign) X(sigmoid, Sigmoid) X(tanh, Tanh) X(gelu, Gelu) X(gelu_tanh, GeluTanh)                     \
-  X(leaky_relu, LeakyRelu) X(elu, Elu) X(softplus, Softplus) X(hardswish, Hardswish) X(pow, Pow)           \
+  X(leaky_relu, LeakyRelu) X(elu, Elu) X(softplus, Softplus) X(hardswish, Hardswish) X(mish, Mish) X(pow, Pow)           \
   X(clamp, Clamp)
 
 enum class UnaryOp : int32_t {
@@ -156,6 +158,13 @@ struct Hardswish {
   }
   template <class T> static MINIDL_UNARY_FN T df(T x, T, T, T) {
     return x < T(-3) ? T(0) : (x <= T(3) ? x / T(3) + T(0.5) : T(1));
+  }
+};
+struct Mish {
+  template <class T> static MINIDL_UNARY_FN T f(T x, T, T) { return x * m_tanh(m_log1p(m_exp(x))); }
+  template <class T> static MINIDL_UNARY_FN T df(T x, T, T, T) {
+    const T t = m_tanh(m_log1p(m_exp(x)));
+    return t + x * (T(1) - t * t) / (T(1) + m_exp(-x));
   }
 };
 struct Pow {

@@ -1,5 +1,5 @@
 // Activations and other parameter-free layers: ReLU, SiLU, Sigmoid, Tanh, GELU, LeakyReLU, ELU,
-// Softplus, Hardswish, LogSoftmax, Flatten, Identity.
+// Softplus, Hardswish, Mish, LogSoftmax, Flatten, Identity.
 //   nn::ReLU relu;   nn::GELU gelu(nn::GELUOptions().approximate("tanh"));   nn::LeakyReLU lrelu(0.2);
 //   nn::LogSoftmax(1);   nn::Flatten flat(nn::FlattenOptions().start_dim(1));
 #pragma once
@@ -70,7 +70,7 @@ class IdentityImpl : public Module {
 };
 MINIDL_MODULE(Identity);
 
-// The activations over kernels/unary.h, named and defaulted as torch.nn's: Sigmoid, Tanh, Hardswish,
+// The activations over kernels/unary.h, named and defaulted as torch.nn's: Sigmoid, Tanh, Hardswish, Mish,
 // GELU(approximate "none" | "tanh"), LeakyReLU(negative_slope 0.01), ELU(alpha 1),
 // Softplus(beta 1, threshold 20).
 class SigmoidImpl : public Module {
@@ -90,6 +90,12 @@ class HardswishImpl : public Module {
   Tensor forward(const Tensor& x) override { return ops::hardswish(x); }
 };
 MINIDL_MODULE(Hardswish);
+
+class MishImpl : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::mish(x); }
+};
+MINIDL_MODULE(Mish);
 
 class GELUOptions {
   MINIDL_ARG(std::string, approximate, "none")

@@ -53,7 +53,7 @@ const std::vector<Case>& smooth_cases() {
       {UnaryOp::Gelu, 0, 0, -5, 5, {}},         {UnaryOp::GeluTanh, 0, 0, -5, 5, {}},
       {UnaryOp::LeakyRelu, 0.1, 0, -4, 4, {0}}, {UnaryOp::Elu, 0.7, 0, -4, 4, {0}},
       {UnaryOp::Softplus, 1.5, 4, -5, 5, {4 / 1.5}}, {UnaryOp::Hardswish, 0, 0, -5, 5, {-3, 3}},
-      {UnaryOp::Pow, 3, 0, -3, 3, {}},          {UnaryOp::Pow, -0.5, 0, 0.1, 4, {}},
+      {UnaryOp::Mish, 0, 0, -5, 5, {}},         {UnaryOp::Pow, 3, 0, -3, 3, {}},          {UnaryOp::Pow, -0.5, 0, 0.1, 4, {}},
       {UnaryOp::Clamp, -1, 2, -4, 4, {-1, 2}}};
   return cases;
 }
@@ -115,6 +115,7 @@ TEST_CASE("unary ops: the named forms, the layers, float32, errors", "[unary]") 
   CHECK(values(nn::Sigmoid()(x)) == values(ops::sigmoid(x)));
   CHECK(values(nn::Tanh()(x)) == values(ops::tanh(x)));
   CHECK(values(nn::Hardswish()(x)) == values(ops::hardswish(x)));
+  CHECK(values(nn::Mish()(x)) == values(ops::mish(x)));
   // float32 follows float64 to float32's precision.
   for (const Case& c : smooth_cases()) {
     INFO(unary_op_name(c.op));

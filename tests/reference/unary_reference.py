@@ -46,6 +46,7 @@ CASES = [
     ("softplus", "softplus", 1.0, 20.0, ANY, lambda x: F.softplus(x)),
     ("softplus_2_3", "softplus", 2.0, 3.0, ANY, lambda x: F.softplus(x, beta=2.0, threshold=3.0)),
     ("hardswish", "hardswish", 0, 0, ANY, F.hardswish),
+    ("mish", "mish", 0, 0, ANY, F.mish),
     ("pow_2", "pow", 2.0, 0, ANY, lambda x: torch.pow(x, 2.0)),
     ("pow_3", "pow", 3.0, 0, ANY, lambda x: torch.pow(x, 3.0)),
     ("pow_0.5", "pow", 0.5, 0, POSITIVE, lambda x: torch.pow(x, 0.5)),
