@@ -191,3 +191,20 @@ TEST_CASE("a run folder that cannot be written is reported before training", "[t
   CHECK_FALSE(has(r.output, "epoch   1/1"));
   fs::remove_all(data);
 }
+
+TEST_CASE("a run that will take hours says so after its first batches", "[train_cifar]") {
+  const fs::path data = make_dataset("long_run", 40);
+  // 25 batches of 8 per epoch for 100,000 epochs: hours at any CPU pace.
+  const CommandResult r = run_command(train_cifar_bin() + " --model convnet39k --batch-size 8 --limit-train 200 "
+                                      "--device cpu --workers 1 --epochs 100000 --stop-after 1 --data " +
+                                      data.string() + " --out " + (data / "run").string());
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.output, "note: at this pace ("));
+  CHECK(has(r.output, "Ctrl-C stops it resumably"));
+  // A short run is not warned about.
+  const CommandResult s = run_command(train_cifar_bin() + tiny_flags(data) + " --epochs 1 --out " +
+                                      (data / "short").string());
+  CHECK_FALSE(has(s.output, "note: at this pace"));
+  fs::remove_all(data);
+}

@@ -148,6 +148,21 @@ void find_lr(Run& run, bool resuming) {
               "with --lr-find, set the rate yourself instead");
 }
 
+// After the first kPaceBatches batches of this process: when the pace says the rest of the run
+// takes hours, say so once, with what to do about it (a run is never stopped for it).
+constexpr int64_t kPaceBatches = 20;
+void warn_if_long(const Run& run, int64_t epoch, double seconds) {
+  const int64_t per_epoch = run.train_loader->num_batches();
+  const double left = seconds / kPaceBatches *
+                      static_cast<double>(per_epoch * (run.cfg.recipe.epochs - epoch) - kPaceBatches);
+  if (left < 2 * 3600) return;
+  std::printf("\r\033[Knote: at this pace (%.2f s per batch on %s) the run needs about %s more (test passes "
+              "not counted); Ctrl-C stops it resumably%s\n",
+              seconds / kPaceBatches, run.result.device.c_str(), format_duration(left).c_str(),
+              run.device.is_cuda() ? "" : ", and a GPU (--device cuda) is much faster");
+  std::fflush(stdout);
+}
+
 // One epoch of training; returns its record without the test numbers.
 EpochRecord train_one_epoch(Run& run, int64_t epoch) {
   const auto t0 = Clock::now();
@@ -175,6 +190,7 @@ EpochRecord train_one_epoch(Run& run, int64_t epoch) {
     seen += b.size();
     ++batches;
     bar.update(batches, seen, loss_sum / static_cast<double>(seen), 100.0 * static_cast<double>(correct) / static_cast<double>(seen));
+    if (batches == kPaceBatches && run.session_epochs == 0) warn_if_long(run, epoch, since(t0));
   }
   bar.finish();
   EpochRecord r;
