@@ -96,7 +96,7 @@ TEST_CASE("a stop request does not cut the test pass short", "[train_cifar][sign
   fs::remove_all(data);
 }
 
-TEST_CASE("--evaluate takes a checkpoint and refuses what it would ignore or overwrite", "[train_cifar][evaluate][errors]") {
+TEST_CASE("evaluate takes a checkpoint and refuses what it would ignore or overwrite", "[train_cifar][evaluate][errors]") {
   const fs::path data = make_dataset("evaluate_checks", 60);
   const fs::path run = data / "run", other = data / "other";
   REQUIRE(run_command(train_cifar_bin() + tiny_flags(data) + " --epochs 1 --out " + run.string()).exit_code == 0);
