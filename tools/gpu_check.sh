@@ -263,6 +263,7 @@ if ((rehearse)); then
   export LSAN_OPTIONS=suppressions=$logs/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
   # The tree `./build.sh sanitize` builds: reused as it is when it exists (same flags, no rebuild).
   if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+    # shellcheck disable=SC2054  # the comma is in the value
     cmake_args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMINIDL_CUDA=EMULATE -DMINIDL_SANITIZE=address,undefined)
   fi
   cmake_args+=(-DMINIDL_BUILD_APPS=ON)
@@ -370,12 +371,13 @@ part1() {
   fi
   for s in "${sanitizers[@]}"; do
     tool=${s%%:*} cache=${s##*:}; name=$tool$([[ $cache == on ]] && echo _cached || true)
+    local no_cache=0; [[ $cache == off ]] && no_cache=1
     if ((sanitize)); then
-      start_job "$name" "$limit" env OMP_NUM_THREADS=$threads MINIDL_CUDA_NO_CACHE=$([[ $cache == off ]] && echo 1 || echo 0) \
+      start_job "$name" "$limit" env OMP_NUM_THREADS=$threads MINIDL_CUDA_NO_CACHE=$no_cache \
         compute-sanitizer --tool "$tool" --error-exitcode 99 --print-limit 100 "$tests" "$filter" -d yes
     elif ((rehearse)); then
       # The same runner command line without the sanitizer, on a few cases: the plumbing runs.
-      start_job "$name" "$limit" env OMP_NUM_THREADS=$threads MINIDL_CUDA_NO_CACHE=$([[ $cache == off ]] && echo 1 || echo 0) \
+      start_job "$name" "$limit" env OMP_NUM_THREADS=$threads MINIDL_CUDA_NO_CACHE=$no_cache \
         "$tests" "$filter" -d yes
     fi
   done
