@@ -209,7 +209,7 @@ cudaError_t cudaGetDevice(int* device) {
 }
 
 // An H200's shape (132 SMs): launchers that size their grids by the SM count pick the same
-// splits as on the GPU minidl is verified on.
+// splits as on the GPU tools/gpu_check.sh targets (no GPU run yet).
 constexpr int kEmulatedSMs = 132;
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
